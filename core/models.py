@@ -1,0 +1,202 @@
+"""Frozen values of the news domain: outlets, articles, topics, matches, alerts and outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class OutletKind(StrEnum):
+    FEED = "feed"
+    PAGE = "page"
+    SITEMAP = "sitemap"
+    TELEGRAM = "telegram"
+
+
+class Platform(StrEnum):
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    SLACK = "slack"
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """HTTP cache validators an outlet answered with, sent back on the next conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutletSpec:
+    """An outlet as configured, before the archive has given it an id."""
+
+    name: str
+    url: str
+    kind: OutletKind = OutletKind.FEED
+    interval: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class OutletState:
+    """What the archive remembers about polling one outlet."""
+
+    validators: Validators = Validators()
+    next_poll_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    is_baselined: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    id: int
+    name: str
+    url: str
+    kind: OutletKind
+    interval: timedelta
+    state: OutletState = OutletState()
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One entry as a watcher read it from an outlet: plain text, nothing stored yet."""
+
+    title: str
+    url: str | None = None
+    guid: str | None = None
+    summary: str = ""
+    published: datetime | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An archived article: a feed item with its identity in the archive."""
+
+    id: int
+    outlet_id: int
+    outlet_name: str
+    title: str
+    url: str | None
+    summary: str
+    published: datetime | None
+    first_seen_at: datetime
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleText:
+    """The fields a watchlist looks at: `title:`, `body:`, `source:` and `lang:` scopes."""
+
+    title: str
+    body: str = ""
+    source: str = ""
+    lang: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A named watchlist: a query in the query language plus extra spellings (aliases)."""
+
+    name: str
+    query: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """An excerpt of the original text; highlights are [start, end) offsets into `text`."""
+
+    text: str
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicMatch:
+    """Why an article matched a topic: the exact words that fired, where, and in what context."""
+
+    topic: str
+    terms: tuple[str, ...]
+    field: str
+    snippet: Snippet
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    id: int
+    platform: Platform
+    address: str
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One article to tell one destination about, as claimed from the outbox."""
+
+    id: int
+    destination: Destination
+    article: Article
+    matches: tuple[TopicMatch, ...]
+    also_in: tuple[str, ...] = ()
+    attempts: int = 0
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(match.topic for match in self.matches))
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(term for match in self.matches for term in match.terms))
+
+
+# What a watcher returns: errors are values, never exceptions.
+@dataclass(frozen=True, slots=True)
+class Modified:
+    items: tuple[FeedItem, ...]
+    validators: Validators = Validators()
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    validators: Validators = Validators()
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str
+    retry_after: timedelta | None = None
+
+
+FetchOutcome = Modified | NotModified | Failed
+
+
+# What a channel returns for one alert.
+@dataclass(frozen=True, slots=True)
+class Sent:
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLater:
+    after: timedelta
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    reason: str
+
+
+SendOutcome = Sent | RetryLater | Unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleMatches:
+    """A newly archived article and the topics it matched."""
+
+    article: Article
+    matches: tuple[TopicMatch, ...] = field(default_factory=tuple)
