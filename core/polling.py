@@ -1,0 +1,112 @@
+"""Use case: poll outlets, archive what is new, and queue alerts for what matches, atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.models import (
+    Article,
+    ArticleMatches,
+    ArticleText,
+    Failed,
+    FetchOutcome,
+    Modified,
+    Outlet,
+)
+from core.ports import Archive, Watcher
+from core.scheduling import state_after_poll
+from core.watchlist import Watchlist
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """What one poll of one outlet did."""
+
+    outlet: Outlet
+    outcome: FetchOutcome
+    new_articles: int = 0
+    alerts_queued: int = 0
+    matched: tuple[ArticleMatches, ...] = ()
+
+    @property
+    def error(self) -> str | None:
+        return self.outcome.reason if isinstance(self.outcome, Failed) else None
+
+    @property
+    def is_baseline(self) -> bool:
+        """True when this poll only recorded what the outlet already showed."""
+        return isinstance(self.outcome, Modified) and not self.outlet.state.is_baselined
+
+
+def article_text(article: Article) -> ArticleText:
+    return ArticleText(
+        title=article.title,
+        body=article.summary,
+        source=article.outlet_name,
+        lang=article.language or "",
+    )
+
+
+def match_articles(articles: Sequence[Article], watchlist: Watchlist) -> tuple[ArticleMatches, ...]:
+    """The articles that match at least one topic, with their matches."""
+    found = (ArticleMatches(article, watchlist.match(article_text(article))) for article in articles)
+    return tuple(entry for entry in found if entry.matches)
+
+
+async def poll_outlet(
+    outlet: Outlet,
+    watcher: Watcher,
+    archive: Archive,
+    watchlist: Watchlist,
+    now: datetime,
+    jitter: float,
+) -> PollReport:
+    """Fetch one outlet, then archive, match and queue alerts in one transaction."""
+    outcome = await watcher.fetch(outlet)
+    state = state_after_poll(outlet, outcome, now, jitter)
+    new_articles: list[Article] = []
+    matched: tuple[ArticleMatches, ...] = ()
+    queued = 0
+    async with archive.poll_transaction() as tx:
+        if isinstance(outcome, Modified):
+            new_articles = await tx.add_unseen_articles(outlet, outcome.items, now)
+            matched = match_articles(new_articles, watchlist)
+            # An outlet's first read is a baseline: archived and matched, but nobody is alerted.
+            queued = await tx.add_matches(matched, alert=outlet.state.is_baselined, now=now)
+        await tx.save_outlet_state(outlet.id, state)
+    if isinstance(outcome, Failed):
+        log.info("outlet poll failed", extra={"outlet": outlet.name, "reason": outcome.reason})
+    return PollReport(outlet, outcome, len(new_articles), queued, matched)
+
+
+async def poll_outlets(
+    outlets: Sequence[Outlet],
+    watcher: Watcher,
+    archive: Archive,
+    watchlist: Watchlist,
+    now: datetime,
+    jitter: Callable[[], float],
+    concurrency: int = 16,
+    on_done: Callable[[PollReport], None] = lambda _report: None,
+) -> list[PollReport]:
+    """Poll many outlets concurrently; one outlet's failure never stops the others."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def poll_one(outlet: Outlet) -> PollReport:
+        async with gate:
+            try:
+                report = await poll_outlet(outlet, watcher, archive, watchlist, now, jitter())
+            except Exception as error:
+                # A bug or a database hiccup for one outlet must not cost the rest of the cycle.
+                log.exception("outlet poll crashed", extra={"outlet": outlet.name})
+                report = PollReport(outlet, Failed(f"internal error: {type(error).__name__}"))
+        on_done(report)
+        return report
+
+    return list(await asyncio.gather(*(poll_one(outlet) for outlet in outlets)))

@@ -1,0 +1,5 @@
+"""`python -m newsbot` runs the CLI."""
+
+from newsbot.cli import main
+
+main()

@@ -1,0 +1,119 @@
+"""The long-running process: one asyncio loop, APScheduler driving polling and delivery, ordered shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from core.delivery import deliver_due
+from core.polling import PollReport, poll_outlets
+from newsbot.bootstrap import App, utc_now
+
+log = logging.getLogger(__name__)
+
+POLL_TICK = timedelta(seconds=15)
+DELIVERY_TICK = timedelta(seconds=2)
+DELIVERY_BATCH = 100
+SHUTDOWN_GRACE = timedelta(seconds=30)
+
+
+async def poll_due_outlets(app: App, now: datetime) -> list[PollReport]:
+    """Poll every outlet whose next poll time has come."""
+    outlets = await app.archive.due_outlets(now)
+    return await poll_outlets(outlets, app.watcher, app.archive, app.watchlist, now, random.random)
+
+
+async def deliver_all_due(app: App) -> int:
+    """Deliver due alerts batch after batch until none is left; returns how many were sent."""
+    sent = 0
+    while app.channels:
+        report = await deliver_due(app.outbox, app.channels, utc_now(), DELIVERY_BATCH)
+        sent += report.sent
+        if report.claimed < DELIVERY_BATCH:
+            break
+    return sent
+
+
+class Runtime:
+    """Runs polling and delivery on a schedule until asked to stop (SIGINT, SIGTERM or `stop()`)."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._stopping = asyncio.Event()
+        self._busy: set[asyncio.Task[object]] = set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        first = datetime.now(UTC)
+        # max_instances=1 and coalesce: a slow cycle delays the next one instead of piling up.
+        scheduler.add_job(
+            self._poll,
+            "interval",
+            seconds=POLL_TICK.total_seconds(),
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+            id="poll",
+        )
+        scheduler.add_job(
+            self._deliver,
+            "interval",
+            seconds=DELIVERY_TICK.total_seconds(),
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+            id="deliver",
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop)
+        scheduler.start()
+        log.info("newsbot running", extra={"outlets": len(self._app.settings.outlets)})
+        try:
+            await self._stopping.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            await self._finish_running_jobs()
+        log.info("newsbot stopped")
+
+    async def _finish_running_jobs(self) -> None:
+        # A poll or delivery in flight finishes its transaction; the outbox makes anything cut short safe.
+        if self._busy:
+            await asyncio.wait(self._busy, timeout=SHUTDOWN_GRACE.total_seconds())
+
+    async def _poll(self) -> None:
+        await self._tracked(self._poll_once())
+
+    async def _deliver(self) -> None:
+        await self._tracked(deliver_all_due(self._app))
+
+    async def _poll_once(self) -> None:
+        reports = await poll_due_outlets(self._app, utc_now())
+        for report in reports:
+            if report.error:
+                log.warning("outlet failed: %s: %s", report.outlet.name, report.error)
+        queued = sum(report.alerts_queued for report in reports)
+        if queued:
+            log.info("alerts queued: %d", queued)
+
+    async def _tracked(self, work: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.ensure_future(work)
+        self._busy.add(task)
+        try:
+            await task
+        except Exception:
+            log.exception("scheduled job failed")
+        finally:
+            self._busy.discard(task)

@@ -1,0 +1,322 @@
+"""Settings: one frozen object built once from TOML and NEWSBOT_<SECTION>_<KEY> environment overrides."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from core.models import OutletKind, OutletSpec, Topic
+from newsbot import __version__
+from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
+
+DEFAULT_CONFIG_PATH = Path("newsbot.toml")
+PROJECT_URL = "https://github.com/newsbot/newsbot"
+
+
+class ConfigError(Exception):
+    """A bad config file or environment variable; the message names the key and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A token that never shows itself in a repr, a log line or a traceback."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    url: str = "sqlite+aiosqlite:///newsbot.db"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    token: Secret | None = None
+    api_url: str = "https://api.telegram.org/bot"
+    admins: tuple[int, ...] = ()
+    editors: tuple[int, ...] = ()
+    allowed_chats: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    bot_token: Secret | None = None
+    signing_secret: Secret | None = None
+    app_token: Secret | None = None
+    api_url: str = "https://slack.com/api/"
+    mode: str = "http"
+    port: int = 3000
+    editors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSettings:
+    allow_private_networks: bool = False
+    max_bytes: int = 10_485_760
+    timeout: timedelta = timedelta(seconds=20)
+    user_agent: str = f"newsbot/{__version__} (+{PROJECT_URL})"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    storage: StorageSettings = StorageSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    slack: SlackSettings = SlackSettings()
+    fetch: FetchSettings = FetchSettings()
+    outlets: tuple[OutletSpec, ...] = DEFAULT_OUTLETS
+    topics: tuple[Topic, ...] = DEFAULT_TOPICS
+
+    @property
+    def has_chat(self) -> bool:
+        """True when a chat platform has a token; otherwise alerts go to the console."""
+        return self.telegram.token is not None or self.slack.bot_token is not None
+
+
+# ---- value parsers: each takes what TOML or the environment gave and returns the typed value ----
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """`20s`, `5m`, `1h`, `1d` or a number of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        found = DURATION.match(str(value))
+        if found is None:
+            raise ValueError(f"expected a duration such as 30s, 5m or 1h, got {value!r}")
+        seconds = float(found[1]) * DURATION_UNITS[found[2] or "s"]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return timedelta(seconds=seconds)
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    if isinstance(value, int):
+        return value
+    return int(str(value).replace("_", "").strip())
+
+
+def parse_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def list_of(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A TOML array, or in the environment a JSON array or comma-separated values."""
+
+    def parse(value: Any) -> tuple[Any, ...]:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+        if not isinstance(value, list):
+            raise ValueError("expected a list")
+        return tuple(item(v) for v in value)
+
+    return parse
+
+
+def parse_secret(value: Any) -> Secret:
+    return Secret(parse_str(value))
+
+
+def parse_slack_mode(value: Any) -> str:
+    mode = parse_str(value)
+    if mode not in ("http", "socket"):
+        raise ValueError("expected 'http' or 'socket'")
+    return mode
+
+
+def parse_storage_url(value: Any) -> str:
+    url = parse_str(value)
+    if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://…")
+    return url
+
+
+# Every key a section accepts, with its parser. Secrets come only from the environment.
+SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
+    "storage": {"url": parse_storage_url},
+    "telegram": {
+        "api_url": parse_str,
+        "admins": list_of(parse_int),
+        "editors": list_of(parse_int),
+        "allowed_chats": list_of(parse_int),
+    },
+    "slack": {
+        "api_url": parse_str,
+        "mode": parse_slack_mode,
+        "port": parse_int,
+        "editors": list_of(parse_str),
+    },
+    "fetch": {
+        "allow_private_networks": parse_bool,
+        "max_bytes": parse_int,
+        "timeout": parse_duration,
+        "user_agent": parse_str,
+    },
+}
+SECRETS: dict[str, dict[str, str]] = {
+    "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN"},
+    "slack": {
+        "bot_token": "NEWSBOT_SLACK_BOT_TOKEN",
+        "signing_secret": "NEWSBOT_SLACK_SIGNING_SECRET",
+        "app_token": "NEWSBOT_SLACK_APP_TOKEN",
+    },
+}
+SECTION_TYPES: dict[str, type[Any]] = {
+    "storage": StorageSettings,
+    "telegram": TelegramSettings,
+    "slack": SlackSettings,
+    "fetch": FetchSettings,
+}
+OUTLET_KEYS = {"name", "url", "kind", "interval"}
+TOPIC_KEYS = {"name", "query", "aliases"}
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
+    """Settings from `path` (else ./newsbot.toml if present, else built-in defaults) and `environ`."""
+    document = read_toml(path)
+    unknown = set(document) - set(SCHEMA) - {"outlets", "topics"}
+    if unknown:
+        raise ConfigError(f"unknown section [{sorted(unknown)[0]}]")
+    check_environment(environ)
+    sections = {name: build_section(name, document.get(name, {}), environ) for name in SCHEMA}
+    return Settings(
+        storage=sections["storage"],
+        telegram=sections["telegram"],
+        slack=sections["slack"],
+        fetch=sections["fetch"],
+        outlets=parse_outlets(document["outlets"]) if "outlets" in document else DEFAULT_OUTLETS,
+        topics=parse_topics(document["topics"]) if "topics" in document else DEFAULT_TOPICS,
+    )
+
+
+def read_toml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        if not DEFAULT_CONFIG_PATH.exists():
+            return {}
+        path = DEFAULT_CONFIG_PATH
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """A misspelt NEWSBOT_ variable is an error, not a silently ignored setting."""
+    known = {f"NEWSBOT_{s}_{k}".upper() for s, keys in SCHEMA.items() for k in keys}
+    known |= {name for keys in SECRETS.values() for name in keys.values()}
+    for name in sorted(environ):
+        if name.startswith("NEWSBOT_") and name not in known:
+            raise ConfigError(f"unknown environment variable {name}")
+
+
+def build_section(section: str, table: Any, environ: Mapping[str, str]) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{section}] must be a table")
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        if key in SECRETS.get(section, {}):
+            raise ConfigError(
+                f"[{section}] {key}: secrets are read only from the environment (set {SECRETS[section][key]})"
+            )
+        if key not in SCHEMA[section]:
+            raise ConfigError(f"unknown key [{section}] {key}")
+        values[key] = parse_value(f"[{section}] {key}", SCHEMA[section][key], raw)
+    for key, parser in SCHEMA[section].items():
+        variable = f"NEWSBOT_{section}_{key}".upper()
+        if variable in environ:
+            values[key] = parse_value(variable, parser, environ[variable])
+    for key, variable in SECRETS.get(section, {}).items():
+        if environ.get(variable):
+            values[key] = Secret(environ[variable])
+    return SECTION_TYPES[section](**values)
+
+
+def parse_value(where: str, parser: Callable[[Any], Any], raw: Any) -> Any:
+    try:
+        return parser(raw)
+    except (ValueError, TypeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def parse_outlets(entries: Any) -> tuple[OutletSpec, ...]:
+    specs = []
+    for index, entry in enumerate(table_list("outlets", entries)):
+        where = f"[[outlets]] #{index + 1}"
+        check_keys(where, entry, OUTLET_KEYS, required={"url"})
+        url = parse_value(f"{where} url", parse_str, entry["url"])
+        specs.append(
+            OutletSpec(
+                name=parse_value(f"{where} name", parse_str, entry.get("name", url)),
+                url=url,
+                kind=parse_value(f"{where} kind", OutletKind, entry.get("kind", "feed")),
+                interval=parse_value(f"{where} interval", parse_duration, entry.get("interval", "5m")),
+            )
+        )
+    return tuple(specs)
+
+
+def parse_topics(entries: Any) -> tuple[Topic, ...]:
+    topics = []
+    for index, entry in enumerate(table_list("topics", entries)):
+        where = f"[[topics]] #{index + 1}"
+        check_keys(where, entry, TOPIC_KEYS, required={"name", "query"})
+        topics.append(
+            Topic(
+                name=parse_value(f"{where} name", parse_str, entry["name"]),
+                query=parse_value(f"{where} query", parse_str, entry["query"]),
+                aliases=parse_value(f"{where} aliases", list_of(parse_str), entry.get("aliases", [])),
+            )
+        )
+    return tuple(topics)
+
+
+def table_list(name: str, entries: Any) -> list[dict[str, Any]]:
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"{name} must be written as [[{name}]] tables")
+    return entries
+
+
+def check_keys(where: str, entry: dict[str, Any], allowed: set[str], required: set[str]) -> None:
+    for key in entry:
+        if key not in allowed:
+            raise ConfigError(f"unknown key {where} {key}")
+    for key in sorted(required - set(entry)):
+        raise ConfigError(f"{where}: missing key {key}")

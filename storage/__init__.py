@@ -1,0 +1,1 @@
+"""The archive: SQLAlchemy tables, repositories returning core models, migrations and the outbox."""

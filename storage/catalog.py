@@ -1,0 +1,115 @@
+"""Repositories for topics, destinations and subscriptions: who wants to hear about what."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.models import Destination, Platform, Topic
+from storage.database import insert_ignoring_conflicts
+from storage.tables import destinations, subscriptions, topics
+
+
+class SqlCatalog:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def sync_topics(self, wanted: Sequence[Topic], now: datetime) -> None:
+        """Make the configured topics exist with their current query and aliases."""
+        async with self._engine.begin() as connection:
+            existing = {
+                name: topic_id
+                for name, topic_id in (await connection.execute(select(topics.c.name, topics.c.id))).tuples()
+            }
+            for topic in wanted:
+                values = {"query": topic.query, "aliases": list(topic.aliases)}
+                if topic.name in existing:
+                    await connection.execute(
+                        update(topics).where(topics.c.id == existing[topic.name]).values(values)
+                    )
+                else:
+                    await connection.execute(
+                        topics.insert().values(name=topic.name, created_at=now, **values)
+                    )
+
+    async def list_topics(self) -> list[Topic]:
+        async with self._engine.connect() as connection:
+            result = await connection.execute(select(topics).order_by(topics.c.name))
+            return [Topic(row["name"], row["query"], tuple(row["aliases"])) for row in result.mappings()]
+
+    async def ensure_destination(
+        self, platform: Platform, address: str, title: str, now: datetime
+    ) -> Destination:
+        """The destination for (platform, address), created on first use."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert_ignoring_conflicts(self._engine, destinations).values(
+                    platform=platform.value,
+                    address=address,
+                    title=title,
+                    enabled=True,
+                    created_at=now,
+                )
+            )
+            row = (
+                (
+                    await connection.execute(
+                        select(destinations).where(
+                            destinations.c.platform == platform.value,
+                            destinations.c.address == address,
+                        )
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return Destination(row["id"], Platform(row["platform"]), row["address"], row["title"])
+
+    async def set_enabled(self, destination_id: int, enabled: bool) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(destinations).where(destinations.c.id == destination_id).values(enabled=enabled)
+            )
+
+    async def subscribe(self, destination_id: int, topic_names: Sequence[str], now: datetime) -> int:
+        """Subscribe a destination to topics (unknown names ignored); returns how many are new."""
+        async with self._engine.begin() as connection:
+            topic_ids = (
+                await connection.execute(select(topics.c.id).where(topics.c.name.in_(topic_names)))
+            ).scalars()
+            rows = [
+                {
+                    "destination_id": destination_id,
+                    "topic_id": topic_id,
+                    "mode": "instant",
+                    "created_at": now,
+                }
+                for topic_id in topic_ids
+            ]
+            if not rows:
+                return 0
+            statement = (
+                insert_ignoring_conflicts(self._engine, subscriptions)
+                .values(rows)
+                .returning(subscriptions.c.id)
+            )
+            return len((await connection.execute(statement)).all())
+
+    async def unsubscribe_all(self, destination_id: int) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                delete(subscriptions).where(subscriptions.c.destination_id == destination_id)
+            )
+
+    async def subscribed_topics(self, destination_id: int) -> list[str]:
+        statement = (
+            select(topics.c.name)
+            .join(subscriptions, subscriptions.c.topic_id == topics.c.id)
+            .where(subscriptions.c.destination_id == destination_id)
+            .order_by(topics.c.name)
+        )
+        async with self._engine.connect() as connection:
+            return list((await connection.execute(statement)).scalars())

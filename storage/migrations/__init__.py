@@ -1,0 +1,1 @@
+"""Alembic migrations of the archive; applied by `newsbot db upgrade` (see storage.migrate)."""

@@ -1,0 +1,155 @@
+"""Table definitions, shared by the repositories and the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC on every dialect (so SQLite compares correctly), read back as aware UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; pass an aware UTC time")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+outlets = Table(
+    "outlets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("url", String(2048), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("etag", String(1024)),
+    Column("last_modified", String(200)),
+    Column("next_poll_at", UtcDateTime, index=True),
+    Column("last_polled_at", UtcDateTime),
+    Column("last_success_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("is_baselined", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("outlet_id", ForeignKey("outlets.id", ondelete="CASCADE"), nullable=False),
+    # The outlet-scoped identity (GUID, else canonical link, else title hash): core.identity.article_key.
+    Column("guid", String(2048), nullable=False),
+    Column("canonical_url", String(2048), unique=True),
+    Column("url", String(2048)),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("language", String(35)),
+    Column("published_at", UtcDateTime),
+    Column("first_seen_at", UtcDateTime, nullable=False, index=True),
+    UniqueConstraint("outlet_id", "guid"),
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("query", Text, nullable=False),
+    Column("aliases", JSON, nullable=False, default=list),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+destinations = Table(
+    "destinations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(20), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("title", String(200), nullable=False, default=""),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("platform", "address"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("destination_id", ForeignKey("destinations.id", ondelete="CASCADE"), nullable=False),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), nullable=False),
+    Column("mode", String(20), nullable=False, default="instant"),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("destination_id", "topic_id"),
+)
+
+matches = Table(
+    "matches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("topic_id", ForeignKey("topics.id", ondelete="CASCADE"), nullable=False),
+    Column("terms", JSON, nullable=False),
+    Column("field", String(20), nullable=False),
+    Column("snippet", Text, nullable=False),
+    Column("highlights", JSON, nullable=False),
+    UniqueConstraint("article_id", "topic_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("destination_id", ForeignKey("destinations.id", ondelete="CASCADE"), nullable=False),
+    # pending -> sending (leased) -> sent | dead; an expired lease makes the row due again.
+    Column("state", String(10), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_until", UtcDateTime),
+    Column("last_error", Text),
+    Column("sent_ref", String(200)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    UniqueConstraint("article_id", "destination_id"),
+    Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
