@@ -22,7 +22,7 @@ class SqlCatalog:
         async with self._engine.begin() as connection:
             existing = {
                 name: topic_id
-                for name, topic_id in (await connection.execute(select(topics.c.name, topics.c.id))).tuples()
+                for name, topic_id in (await connection.execute(select(topics.c.name, topics.c.id)))
             }
             for topic in wanted:
                 values = {"query": topic.query, "aliases": list(topic.aliases)}

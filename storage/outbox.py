@@ -117,7 +117,7 @@ class SqlOutbox:
             .where(subscriptions.c.destination_id.in_(destination_ids))
         )
         wanted: dict[int, set[str]] = {}
-        for destination_id, name in (await connection.execute(statement)).tuples():
+        for destination_id, name in (await connection.execute(statement)):
             wanted.setdefault(destination_id, set()).add(name)
         return wanted
 
@@ -139,4 +139,4 @@ class SqlOutbox:
     async def count_by_state(self) -> dict[str, int]:
         statement = select(outbox.c.state, func.count()).group_by(outbox.c.state)
         async with self._engine.connect() as connection:
-            return {state: int(count) for state, count in (await connection.execute(statement)).tuples()}
+            return {state: int(count) for state, count in (await connection.execute(statement))}

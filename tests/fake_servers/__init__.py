@@ -1,0 +1,1 @@
+"""Local fake servers on loopback standing in for outlets and chat platforms."""

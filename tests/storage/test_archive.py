@@ -1,0 +1,184 @@
+"""Repository contract tests, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.models import (
+    ArticleMatches,
+    FeedItem,
+    Outlet,
+    OutletSpec,
+    OutletState,
+    Platform,
+    Snippet,
+    Topic,
+    TopicMatch,
+    Validators,
+)
+from storage.archive import SqlArchive
+from storage.catalog import SqlCatalog
+from storage.migrate import current_revision, head_revision, upgrade
+from storage.outbox import SqlOutbox
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CSTO_MATCH = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO summit", ((0, 4),)))
+SCO_MATCH = TopicMatch("SCO", ("SCO",), "body", Snippet("the SCO met", ((4, 7),)))
+
+
+def item(number: int, guid: str | None = None, url: str | None = None) -> FeedItem:
+    return FeedItem(
+        title=f"CSTO story {number}",
+        url=url or f"https://Example.org/news/{number}?utm_source=rss#top",
+        guid=guid if guid is not None else f"guid-{number}",
+        summary="lead",
+        published=NOW - timedelta(hours=1),
+        language="en",
+    )
+
+
+async def new_outlet(archive: SqlArchive, name: str = "Outlet") -> Outlet:
+    outlet = await archive.add_outlet(OutletSpec(name, f"https://{name.lower()}.example/feed"), NOW)
+    assert outlet is not None
+    return outlet
+
+
+async def archive_items(archive: SqlArchive, outlet: Outlet, items: list[FeedItem]) -> list[int]:
+    async with archive.poll_transaction() as tx:
+        return [a.id for a in await tx.add_unseen_articles(outlet, items, NOW)]
+
+
+async def test_migrations_reach_head_and_are_idempotent(engine: AsyncEngine) -> None:
+    await upgrade(engine)
+    assert await current_revision(engine) == head_revision() == "0001"
+
+
+async def test_outlet_names_and_urls_are_unique(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive, "Azattyq")
+    assert outlet.state == OutletState(next_poll_at=NOW)
+    assert await archive.add_outlet(OutletSpec("Azattyq", "https://other.example/feed"), NOW) is None
+    assert await archive.add_outlet(OutletSpec("Other", outlet.url), NOW) is None
+    assert [o.name for o in await archive.list_outlets()] == ["Azattyq"]
+
+
+async def test_articles_are_archived_once_by_any_identity(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    first, second = await new_outlet(archive, "First"), await new_outlet(archive, "Second")
+
+    new = await archive_items(archive, first, [item(1), item(2), item(1), item(3, guid="guid-2")])
+    assert len(new) == 2  # a GUID repeated inside one document is one article
+
+    again = [item(1), item(2, guid="churned-guid"), item(4, url="https://example.org/news/1")]
+    assert await archive_items(archive, first, again) == []  # same GUID, same link, same canonical URL
+    assert await archive_items(archive, second, [item(1, guid="syndicated")]) == []  # link seen elsewhere
+    assert len(await archive_items(archive, second, [item(9)])) == 1
+    assert await archive.count_articles() == 3
+
+
+async def test_a_failed_poll_transaction_keeps_nothing(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive)
+    with pytest.raises(RuntimeError):
+        async with archive.poll_transaction() as tx:
+            await tx.add_unseen_articles(outlet, [item(1)], NOW)
+            raise RuntimeError("crash between archive and outbox")
+    assert await archive.count_articles() == 0
+
+
+async def test_outlet_state_round_trips_with_aware_times(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive)
+    state = OutletState(
+        validators=Validators('"abc"', "Wed, 25 Nov 2026 10:00:00 GMT"),
+        next_poll_at=NOW + timedelta(minutes=5),
+        last_polled_at=NOW,
+        last_success_at=NOW - timedelta(hours=1),
+        last_error="HTTP 500",
+        consecutive_failures=2,
+        is_baselined=True,
+    )
+    async with archive.poll_transaction() as tx:
+        await tx.save_outlet_state(outlet.id, state)
+    (stored,) = await archive.list_outlets()
+    assert stored.state == state
+    assert await archive.due_outlets(NOW) == []
+    assert [o.id for o in await archive.due_outlets(NOW + timedelta(minutes=5))] == [outlet.id]
+
+
+async def subscribed_setup(engine: AsyncEngine) -> tuple[SqlArchive, SqlCatalog, Outlet, list[int]]:
+    """Two topics; a Telegram chat on CSTO, a Slack channel on SCO, a console on both."""
+    archive, catalog = SqlArchive(engine), SqlCatalog(engine)
+    await catalog.sync_topics([Topic("CSTO", "CSTO"), Topic("SCO", "SCO")], NOW)
+    chat = await catalog.ensure_destination(Platform.TELEGRAM, "-100123", "desk", NOW)
+    channel = await catalog.ensure_destination(Platform.SLACK, "C0NEWS", "#news", NOW)
+    console = await catalog.ensure_destination(Platform.CONSOLE, "stdout", "console", NOW)
+    assert await catalog.subscribe(chat.id, ["CSTO"], NOW) == 1
+    assert await catalog.subscribe(channel.id, ["SCO", "unknown"], NOW) == 1
+    assert await catalog.subscribe(console.id, ["CSTO", "SCO"], NOW) == 2
+    assert await catalog.subscribe(console.id, ["CSTO"], NOW) == 0
+    return archive, catalog, await new_outlet(archive), [chat.id, channel.id, console.id]
+
+
+async def queue(archive: SqlArchive, outlet: Outlet, number: int, *matches: TopicMatch, alert: bool = True) -> int:
+    async with archive.poll_transaction() as tx:
+        (article,) = await tx.add_unseen_articles(outlet, [item(number)], NOW)
+        return await tx.add_matches([ArticleMatches(article, matches)], alert=alert, now=NOW)
+
+
+async def test_matches_queue_one_alert_per_subscribed_destination(engine: AsyncEngine) -> None:
+    archive, _catalog, outlet, _ids = await subscribed_setup(engine)
+    assert await queue(archive, outlet, 1, CSTO_MATCH, alert=False) == 0
+    assert await queue(archive, outlet, 2, CSTO_MATCH) == 2  # chat + console
+    assert await queue(archive, outlet, 3, CSTO_MATCH, SCO_MATCH) == 3  # console once, not twice
+    assert await SqlOutbox(engine).count_by_state() == {"pending": 5}
+
+
+async def test_disabled_destinations_get_no_alerts(engine: AsyncEngine) -> None:
+    archive, catalog, outlet, (chat, _channel, console) = await subscribed_setup(engine)
+    await catalog.set_enabled(console, False)
+    assert await queue(archive, outlet, 1, CSTO_MATCH) == 1
+
+
+async def test_outbox_claims_lease_and_settles(engine: AsyncEngine) -> None:
+    archive, _catalog, outlet, (chat, channel, console) = await subscribed_setup(engine)
+    await queue(archive, outlet, 1, CSTO_MATCH, SCO_MATCH)
+    outbox = SqlOutbox(engine)
+    lease = timedelta(minutes=2)
+
+    (alert,) = await outbox.claim_due(NOW, [Platform.TELEGRAM], 10, lease)
+    assert alert.destination.id == chat
+    assert alert.topics == ("CSTO",)  # only the topics this chat follows
+    assert alert.terms == ("CSTO",)
+    assert alert.matches[0].snippet == CSTO_MATCH.snippet
+    assert alert.article.outlet_name == outlet.name
+    assert alert.article.url == "https://Example.org/news/1?utm_source=rss#top"
+    assert alert.attempts == 1
+    assert await outbox.claim_due(NOW, [Platform.TELEGRAM], 10, lease) == []  # leased
+
+    (again,) = await outbox.claim_due(NOW + lease, [Platform.TELEGRAM], 10, lease)  # lease expired
+    assert (again.id, again.attempts) == (alert.id, 2)
+    await outbox.reschedule(again.id, NOW + timedelta(hours=1), "429 Too Many Requests")
+    assert await outbox.claim_due(NOW + lease * 2, [Platform.TELEGRAM], 10, lease) == []
+
+    both = await outbox.claim_due(NOW, [Platform.SLACK, Platform.CONSOLE], 10, lease)
+    assert sorted(a.destination.id for a in both) == sorted([channel, console])
+    assert {a.destination.id: a.topics for a in both}[console] == ("CSTO", "SCO")
+    await outbox.mark_sent(both[0].id, "ts-1", NOW)
+    await outbox.mark_dead(both[1].id, "channel_not_found", NOW)
+    assert await outbox.count_by_state() == {"pending": 1, "sent": 1, "dead": 1}
+
+
+async def test_concurrent_claims_never_share_an_alert(engine: AsyncEngine) -> None:
+    archive, _catalog, outlet, _ids = await subscribed_setup(engine)
+    for number in range(30):
+        await queue(archive, outlet, number, CSTO_MATCH)
+    outbox = SqlOutbox(engine)
+    platforms = [Platform.TELEGRAM, Platform.CONSOLE]
+    batches = await asyncio.gather(*(outbox.claim_due(NOW, platforms, 7, timedelta(minutes=1)) for _ in range(12)))
+    claimed = [alert.id for batch in batches for alert in batch]
+    assert len(claimed) == len(set(claimed)) == 60
