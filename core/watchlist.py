@@ -1,51 +1,382 @@
-"""Topic matching: which topics an article satisfies, with the exact words that fired."""
+"""Topic matching: every topic's terms in one Aho-Corasick automaton, then boolean logic per topic."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import ahocorasick_rs
 
 from core.models import ArticleText, Snippet, Topic, TopicMatch
+from core.names import expand_term
+from core.normalize import FoldedText, fold, fold_keep_case, fold_text, prepare
+from core.query import (
+    All,
+    Any,
+    Expr,
+    Lang,
+    Match,
+    Not,
+    QuerySyntaxError,
+    Scope,
+    Term,
+    TermKind,
+    parse_alias,
+    parse_query,
+    query_terms,
+)
 
 SNIPPET_RADIUS = 100
 
+_WORD = 0  # pattern " key ": whole word
+_ACRONYM = 1  # pattern " key ": whole word, then the original letters must match the case
+_PREFIX = 2  # pattern " key": word start
 
-def _terms_of(topic: Topic) -> list[str]:
-    """Plain words and quoted phrases of `a OR "b c" OR d`, plus the topic's aliases."""
-    terms = [t.strip('"').strip() for t in re.split(r"\s+OR\s+", topic.query)]
-    return [t for t in (*terms, *topic.aliases) if t]
+_TEXT_FIELDS = ("title", "body")
+_SEPARATOR = re.compile(" +")
+
+Span = tuple[int, int]
+Hits = dict[int, list[Span]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Atom:
+    term: int
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lang:
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Not:
+    child: _Node
+
+
+@dataclass(frozen=True, slots=True)
+class _All:
+    children: tuple[_Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Any:
+    children: tuple[_Node, ...]
+
+
+_Node = _Atom | _Lang | _Not | _All | _Any
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledTopic:
+    topic: Topic
+    expr: _Node
+    positives: tuple[_Atom, ...]  # atoms under an even number of NOTs: the terms worth showing
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """One field of one article: its folded form and the spans of every term found in it."""
+
+    original: str
+    folded: FoldedText
+    hits: Hits
+
+
+class _Compiler:
+    """Collects the distinct terms of all topics and the automaton patterns that find them."""
+
+    def __init__(self) -> None:
+        self.term_ids: dict[tuple[object, ...], int] = {}
+        self.terms: list[Term] = []
+        self.patterns: dict[str, int] = {}
+        self.refs: list[list[tuple[int, int, str]]] = []
+        self.phrases: dict[int, tuple[int, ...]] = {}
+        self.phrases_by_first: dict[int, list[int]] = {}
+        self.scopes: set[str] = set()
+
+    def add_pattern(self, pattern: str, term: int, mode: int, key: str) -> None:
+        index = self.patterns.setdefault(pattern, len(self.patterns))
+        if index == len(self.refs):
+            self.refs.append([])
+        self.refs[index].append((term, mode, key))
+
+    def term_id(self, term: Term) -> int:
+        identity = (term.kind, term.key, *(part.key for part in term.parts))
+        existing = self.term_ids.get(identity)
+        if existing is not None:
+            return existing
+        index = len(self.terms)
+        self.term_ids[identity] = index
+        self.terms.append(term)
+        if term.kind is TermKind.PHRASE:
+            parts = tuple(self.term_id(part) for part in term.parts)
+            self.phrases[index] = parts
+            self.phrases_by_first.setdefault(parts[0], []).append(index)
+        elif term.kind is TermKind.NAME:
+            for variant in expand_term(term.text):
+                self.add_pattern(f" {variant} ", index, _WORD, variant)
+        elif term.kind is TermKind.ACRONYM:
+            self.add_pattern(f" {fold(term.key).strip()} ", index, _ACRONYM, term.key)
+        elif term.kind is TermKind.PREFIX:
+            self.add_pattern(f" {term.key}", index, _PREFIX, term.key)
+        else:
+            self.add_pattern(f" {term.key} ", index, _WORD, term.key)
+        return index
+
+    def node(self, expr: Expr) -> _Node:
+        if isinstance(expr, Match):
+            fields = _TEXT_FIELDS if expr.scope is None else (expr.scope.value,)
+            self.scopes.update(fields)
+            return _Atom(self.term_id(expr.term), fields)
+        if isinstance(expr, Lang):
+            return _Lang(expr.code)
+        if isinstance(expr, Not):
+            return _Not(self.node(expr.child))
+        if isinstance(expr, All):
+            return _All(tuple(self.node(child) for child in expr.children))
+        return _Any(tuple(self.node(child) for child in expr.children))
+
+
+def _positives(node: _Node, negated: bool = False) -> tuple[_Atom, ...]:
+    if isinstance(node, _Atom):
+        return () if negated else (node,)
+    if isinstance(node, _Lang):
+        return ()
+    if isinstance(node, _Not):
+        return _positives(node.child, not negated)
+    return tuple(atom for child in node.children for atom in _positives(child, negated))
+
+
+def _has_lang(node: _Node) -> bool:
+    if isinstance(node, _Lang):
+        return True
+    if isinstance(node, _Atom):
+        return False
+    if isinstance(node, _Not):
+        return _has_lang(node.child)
+    return any(_has_lang(child) for child in node.children)
+
+
+def _evaluate(node: _Node, found: Mapping[str, Hits], lang: str) -> bool:
+    if isinstance(node, _Atom):
+        return any(node.term in found[field] for field in node.fields if field in found)
+    if isinstance(node, _Lang):
+        code = lang.casefold().replace("_", "-")
+        return code == node.code or code.startswith(node.code + "-")
+    if isinstance(node, _Not):
+        return not _evaluate(node.child, found, lang)
+    if isinstance(node, _All):
+        return all(_evaluate(child, found, lang) for child in node.children)
+    return any(_evaluate(child, found, lang) for child in node.children)
+
+
+def _topic_expr(topic: Topic) -> Expr:
+    """The topic's query OR-ed with its aliases; errors name the topic."""
+    alternatives: list[Expr] = []
+    for label, text, parse in (
+        ("query", topic.query, parse_query),
+        *((f"alias {alias!r}", alias, parse_alias) for alias in topic.aliases),
+    ):
+        if label == "query" and not text.strip() and topic.aliases:
+            continue  # a topic may be defined by its aliases alone
+        try:
+            alternatives.append(parse(text))
+        except QuerySyntaxError as error:
+            where = topic.name if label == "query" else f"{topic.name}, {label}"
+            raise QuerySyntaxError(error.message, error.position, where) from error
+    return alternatives[0] if len(alternatives) == 1 else Any(tuple(alternatives))
 
 
 class Watchlist:
     """All topics compiled once; `match` is called for every new article."""
 
+    __slots__ = (
+        "_always",
+        "_automaton",
+        "_phrases",
+        "_phrases_by_first",
+        "_refs",
+        "_scopes",
+        "_topics",
+        "_topics_by_term",
+        "topics",
+    )
+
     def __init__(self, topics: Sequence[Topic]) -> None:
+        prepare()
         self.topics = tuple(topics)
-        self._patterns = [
-            (topic, re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, _terms_of(topic))) + r")(?!\w)", re.IGNORECASE))
-            for topic in self.topics
-            if _terms_of(topic)
-        ]
+        compiler = _Compiler()
+        compiled: list[_CompiledTopic] = []
+        for topic in self.topics:
+            node = compiler.node(_topic_expr(topic))
+            compiled.append(_CompiledTopic(topic, node, _positives(node)))
+        self._topics = tuple(compiled)
+        self._refs = tuple(tuple(refs) for refs in compiler.refs)
+        self._phrases = compiler.phrases
+        self._phrases_by_first = compiler.phrases_by_first
+        self._scopes = tuple(f for f in (*_TEXT_FIELDS, Scope.SOURCE.value) if f in compiler.scopes)
+        # One automaton over every term of every topic; overlapping search sees nested terms.
+        self._automaton = ahocorasick_rs.AhoCorasick(list(compiler.patterns)) if compiler.patterns else None
+        by_term: dict[int, set[int]] = {}
+        always: list[int] = []
+        for index, entry in enumerate(compiled):
+            for atom in _atoms(entry.expr):
+                by_term.setdefault(atom.term, set()).add(index)
+            # Topics that can hold without any term found ("NOT x", "lang:ru") are always checked.
+            if _has_lang(entry.expr) or _evaluate(entry.expr, {}, ""):
+                always.append(index)
+        self._topics_by_term = by_term
+        self._always = tuple(always)
 
     def match(self, text: ArticleText) -> tuple[TopicMatch, ...]:
         """Every topic the text satisfies, with its terms and a highlighted snippet."""
-        found: list[TopicMatch] = []
-        for topic, pattern in self._patterns:
-            for field_name, value in (("title", text.title), ("body", text.body)):
-                hits = list(pattern.finditer(value))
-                if hits:
-                    terms = tuple(dict.fromkeys(hit.group(0) for hit in hits))
-                    found.append(TopicMatch(topic.name, terms, field_name, snippet_around(value, hits[0].span())))
-                    break
-        return tuple(found)
+        values = {"title": text.title, "body": text.body, "source": text.source}
+        scans = {field: self._scan(values[field]) for field in self._scopes}
+        candidates = set(self._always)
+        for scan in scans.values():
+            for term in scan.hits:
+                candidates.update(self._topics_by_term.get(term, ()))
+        found = {field: scan.hits for field, scan in scans.items()}
+        matches: list[TopicMatch] = []
+        for index in sorted(candidates):
+            topic = self._topics[index]
+            if _evaluate(topic.expr, found, text.lang):
+                matches.append(_topic_match(topic, scans, values))
+        return tuple(matches)
+
+    def _scan(self, value: str) -> _Scan:
+        """Fold one field once, run the automaton once, keep the hits that are whole words."""
+        if not value or self._automaton is None:
+            return _Scan(value, FoldedText(value, value), {})
+        folded = fold_text(value)
+        text = folded.text
+        raw = self._automaton.find_matches_as_indexes(f" {text} ", overlapping=True)
+        hits: Hits = {}
+        refs = self._refs
+        for pattern, start, end in raw:
+            for term, mode, key in refs[pattern]:
+                # Offsets are in the padded text: the pattern's leading space sits at `start`.
+                if mode == _PREFIX:
+                    word_end = text.find(" ", end - 1)
+                    span = (start, len(text) if word_end < 0 else word_end)
+                else:
+                    span = (start, end - 2)
+                    if mode == _ACRONYM:
+                        begin, finish = folded.original_span(*span)
+                        if fold_keep_case(value[begin:finish]) != key:
+                            continue
+                hits.setdefault(term, []).append(span)
+        if self._phrases_by_first:
+            for first in [term for term in hits if term in self._phrases_by_first]:
+                for phrase in self._phrases_by_first[first]:
+                    spans = _phrase_spans(self._phrases[phrase], hits, text)
+                    if spans:
+                        hits[phrase] = spans
+        return _Scan(value, folded, hits)
 
 
-def snippet_around(text: str, span: tuple[int, int]) -> Snippet:
-    """About SNIPPET_RADIUS characters either side of `span`, with the span highlighted."""
+def _atoms(node: _Node) -> tuple[_Atom, ...]:
+    if isinstance(node, _Atom):
+        return (node,)
+    if isinstance(node, _Lang):
+        return ()
+    if isinstance(node, _Not):
+        return _atoms(node.child)
+    return tuple(atom for child in node.children for atom in _atoms(child))
+
+
+def _phrase_spans(parts: tuple[int, ...], hits: Hits, text: str) -> list[Span]:
+    """Spans where the parts follow one another separated only by non-word characters."""
+    if any(part not in hits for part in parts):
+        return []
+    following = [dict(hits[part]) for part in parts[1:]]
+    spans: list[Span] = []
+    for start, end in hits[parts[0]]:
+        position = end
+        for ends_by_start in following:
+            gap = _SEPARATOR.match(text, position)
+            next_end = ends_by_start.get(gap.end()) if gap else None
+            if next_end is None:
+                break
+            position = next_end
+        else:
+            spans.append((start, position))
+    return spans
+
+
+def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], values: Mapping[str, str]) -> TopicMatch:
+    """The words that fired (as written in the article) and a snippet of the first field."""
+    spans_by_field: dict[str, list[Span]] = {}
+    for field, scan in scans.items():
+        spans = sorted(
+            {
+                scan.folded.original_span(*span)
+                for atom in topic.positives
+                if field in atom.fields
+                for span in scan.hits.get(atom.term, ())
+            }
+        )
+        if spans:
+            spans_by_field[field] = spans
+    terms = tuple(
+        dict.fromkeys(
+            values[field][start:end] for field, spans in spans_by_field.items() for start, end in spans
+        )
+    )
+    if not spans_by_field:
+        return TopicMatch(topic.topic.name, (), "title", snippet_around(values["title"], None))
+    field, spans = next(iter(spans_by_field.items()))
+    return TopicMatch(topic.topic.name, terms, field, snippet_around(values[field], spans[0], spans))
+
+
+def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:
+    """About SNIPPET_RADIUS characters either side of `span`, every highlight inside marked."""
+    if span is None:
+        return Snippet(text[: 2 * SNIPPET_RADIUS])
     start = max(0, span[0] - SNIPPET_RADIUS)
     end = min(len(text), span[1] + SNIPPET_RADIUS)
-    return Snippet(text[start:end], ((span[0] - start, span[1] - start),))
+    # Start and end on a space so the snippet does not open or close mid-word.
+    if start > 0:
+        space = text.find(" ", start, span[0])
+        start = space + 1 if space >= 0 else start
+    if end < len(text):
+        space = text.rfind(" ", span[1], end)
+        end = space if space >= 0 else end
+    marks: list[Span] = []
+    for begin, finish in sorted({span, *highlights}):
+        if begin < start or finish > end:
+            continue
+        begin, finish = begin - start, finish - start
+        if marks and begin < marks[-1][1]:
+            marks[-1] = (marks[-1][0], max(marks[-1][1], finish))
+        else:
+            marks.append((begin, finish))
+    return Snippet(text[start:end], tuple(marks))
 
 
 def compile_watchlist(topics: Sequence[Topic]) -> Watchlist:
+    """Compile topics into one watchlist; a bad query raises QuerySyntaxError naming the topic."""
     return Watchlist(topics)
+
+
+def explain(query: str, text: ArticleText) -> TopicMatch | None:
+    """How a query matches a text (for `newsbot topics test`); None when it does not."""
+    matches = Watchlist([Topic(query, query)]).match(text)
+    return matches[0] if matches else None
+
+
+def expansions(query: str) -> dict[str, tuple[str, ...]]:
+    """Each term of a query as typed, with the folded spellings it matches (names expanded)."""
+    result: dict[str, tuple[str, ...]] = {}
+    for term in query_terms(parse_query(query)):
+        for unit in term.parts or (term,):
+            if unit.kind is TermKind.NAME:
+                result[unit.text] = expand_term(unit.text)
+            elif unit.kind is TermKind.PREFIX:
+                result[unit.text] = (unit.key + "*",)
+            else:
+                result[unit.text] = (unit.key,)
+    return result
