@@ -1,0 +1,105 @@
+"""Fetching against a local fake outlet server: conditional GET, caps, redirects, refusals."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.models import Failed, Modified, NotModified, Outlet, OutletKind, OutletState, Validators
+from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
+from watchers.fetch import Fetcher, FetchError, FetchPolicy, Response
+from watchers.watcher import FeedWatcher
+
+LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=2), max_bytes=100_000)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as server:
+        yield server
+
+
+def outlet(url: str, validators: Validators = Validators()) -> Outlet:
+    return Outlet(1, "Fake", url, OutletKind.FEED, timedelta(minutes=5), OutletState(validators=validators))
+
+
+async def test_conditional_get_turns_into_not_modified(server: FeedServer) -> None:
+    url = server.serve("/feed", Route(rss([news_entry(1, "CSTO drills")]), etag='"v1"'))
+    async with Fetcher(LOOPBACK) as fetcher:
+        watcher = FeedWatcher(fetcher)
+        first = await watcher.fetch(outlet(url))
+        assert isinstance(first, Modified)
+        assert [i.title for i in first.items] == ["CSTO drills"]
+        assert first.validators.etag == '"v1"'
+        second = await watcher.fetch(outlet(url, first.validators))
+    assert second == NotModified(Validators('"v1"', None))
+    assert server.requests[1][1]["If-None-Match"] == '"v1"'
+
+
+@pytest.mark.parametrize(
+    ("route", "reason"),
+    [
+        (Route(b"oops", status=500), "HTTP 500"),
+        (Route(b"<html><body>a page</body></html>", content_type="text/html"), "not a feed"),
+        (Route(b"x" * 100_001), "larger than 100000 bytes"),
+        (Route(rss([]), delay=3), "no complete answer within 2 s"),
+    ],
+)
+async def test_failures_are_values_with_reasons(server: FeedServer, route: Route, reason: str) -> None:
+    url = server.serve("/feed", route)
+    async with Fetcher(LOOPBACK) as fetcher:
+        outcome = await FeedWatcher(fetcher).fetch(outlet(url))
+    assert isinstance(outcome, Failed)
+    assert reason in outcome.reason
+
+
+async def test_rate_limit_carries_retry_after(server: FeedServer) -> None:
+    url = server.serve("/feed", Route(b"", status=429, headers={"Retry-After": "120"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        outcome = await FeedWatcher(fetcher).fetch(outlet(url))
+    assert outcome == Failed("HTTP 429: the outlet asks us to slow down", timedelta(seconds=120))
+
+
+async def test_decompressed_size_is_capped(server: FeedServer) -> None:
+    bomb = gzip.compress(b"\0" * 50_000_000)  # 50 MB of zeros in about 50 KB
+    url = server.serve("/bomb", Route(bomb, headers={"Content-Encoding": "gzip"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(url)
+    assert result == FetchError("response larger than 100000 bytes")
+
+
+async def test_redirects_are_followed_and_limited(server: FeedServer) -> None:
+    server.serve("/old", Route(status=301, headers={"Location": "/new"}))
+    server.serve("/new", Route(rss([news_entry(2, "SCO summit")])))
+    server.serve("/loop", Route(status=302, headers={"Location": "/loop"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        moved = await fetcher.get(server.url("/old"))
+        looping = await fetcher.get(server.url("/loop"))
+    assert isinstance(moved, Response)
+    assert moved.url.endswith("/new")
+    assert looping == FetchError("more than 5 redirects")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_private_networks_are_refused_before_any_request(server: FeedServer, host: str) -> None:
+    server.serve("/feed", Route(rss([])))
+    async with Fetcher(FetchPolicy()) as fetcher:
+        result = await fetcher.get(f"http://{host}:{server.port}/feed")
+    assert isinstance(result, FetchError)
+    assert result.reason.startswith("refused:")
+    assert server.requests == []
+
+
+async def test_every_redirect_hop_is_checked(server: FeedServer) -> None:
+    server.serve("/evil", Route(status=307, headers={"Location": "file:///etc/passwd"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(server.url("/evil"))
+    assert result == FetchError("refused: only http and https URLs can be fetched, not 'file'")
+
+
+def test_retry_after_as_an_http_date() -> None:
+    response = Response("https://example.org/", 503, b"", {"retry-after": "Thu, 01 Jan 2026 00:02:00 GMT"})
+    assert response.retry_after(datetime(2026, 1, 1, tzinfo=UTC)) == timedelta(minutes=2)
