@@ -235,6 +235,8 @@ def configure_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # APScheduler reports every job run at INFO; newsbot logs what the jobs did instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def execute(argv: Sequence[str] | None = None) -> int:

@@ -44,8 +44,10 @@ async def deliver_all_due(app: App) -> int:
 class Runtime:
     """Runs polling and delivery on a schedule until asked to stop (SIGINT, SIGTERM or `stop()`)."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, poll_tick: timedelta = POLL_TICK, delivery_tick: timedelta = DELIVERY_TICK) -> None:
         self._app = app
+        self._poll_tick = poll_tick
+        self._delivery_tick = delivery_tick
         self._stopping = asyncio.Event()
         self._busy: set[asyncio.Task[object]] = set()
 
@@ -59,7 +61,7 @@ class Runtime:
         scheduler.add_job(
             self._poll,
             "interval",
-            seconds=POLL_TICK.total_seconds(),
+            seconds=self._poll_tick.total_seconds(),
             next_run_time=first,
             max_instances=1,
             coalesce=True,
@@ -68,7 +70,7 @@ class Runtime:
         scheduler.add_job(
             self._deliver,
             "interval",
-            seconds=DELIVERY_TICK.total_seconds(),
+            seconds=self._delivery_tick.total_seconds(),
             next_run_time=first,
             max_instances=1,
             coalesce=True,
@@ -82,10 +84,11 @@ class Runtime:
         try:
             await self._stopping.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            scheduler.pause()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             await self._finish_running_jobs()
+            scheduler.shutdown(wait=False)
         log.info("newsbot stopped")
 
     async def _finish_running_jobs(self) -> None:
@@ -111,9 +114,12 @@ class Runtime:
     async def _tracked(self, work: Coroutine[Any, Any, object]) -> None:
         task = asyncio.ensure_future(work)
         self._busy.add(task)
+        task.add_done_callback(self._busy.discard)
         try:
-            await task
+            # Shielded: a shutdown that cancels the scheduler's job must not cut a transaction short;
+            # run() waits for everything in _busy before it returns.
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            return
         except Exception:
             log.exception("scheduled job failed")
-        finally:
-            self._busy.discard(task)

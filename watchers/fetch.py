@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -129,7 +130,7 @@ class Fetcher:
         except aiohttp.ClientConnectorError as error:
             if isinstance(error.os_error, RefusedAddress):
                 return FetchError(f"refused: {error.os_error}")
-            return FetchError(f"cannot connect to {error.host}: {error.os_error.strerror or error.os_error}")
+            return FetchError(f"cannot connect to {error.host}:{error.port}: {connection_problem(error.os_error)}")
         except TimeoutError:
             return FetchError(f"no complete answer within {self.policy.timeout.total_seconds():g} s")
         except aiohttp.InvalidURL:
@@ -163,3 +164,14 @@ def conditional_headers(validators: Validators) -> dict[str, str]:
 
 def lowercase_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
+
+
+def connection_problem(error: OSError) -> str:
+    """A few words a journalist can act on, rather than the socket library's phrasing."""
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    if isinstance(error, socket.gaierror):
+        return "no such host"
+    return error.strerror or type(error).__name__
