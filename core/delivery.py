@@ -29,7 +29,8 @@ class DeliveryReport:
 
 def error_delay(attempts: int) -> timedelta:
     """Backoff after a channel error: 5 s, 10 s, 20 s … capped at MAX_ERROR_DELAY."""
-    return min(timedelta(seconds=5) * (2 ** min(attempts, 16)), MAX_ERROR_DELAY)
+    delay: timedelta = min(timedelta(seconds=5) * (2 ** min(attempts, 16)), MAX_ERROR_DELAY)
+    return delay
 
 
 async def send_alert(channel: Channel, alert: Alert) -> SendOutcome:

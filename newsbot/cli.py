@@ -7,9 +7,9 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from core.query import QuerySyntaxError
@@ -32,7 +32,7 @@ from watchers.watcher import inspect_url
 
 log = logging.getLogger("newsbot")
 
-Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 class CommandError(Exception):
@@ -186,7 +186,7 @@ async def db_upgrade_command(args: argparse.Namespace, settings: Settings) -> in
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="newsbot", description="News monitoring for journalists.")
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument(
         "--config", type=Path, help="TOML config (default ./newsbot.toml, then built-in defaults)"
     )

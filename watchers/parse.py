@@ -97,7 +97,8 @@ def entry_date(entry: Any) -> datetime | None:
     for key in ("published", "updated"):
         parsed = entry.get(f"{key}_parsed")
         if parsed:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            year, month, day, hour, minute, second = parsed[:6]
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         value = entry.get(key)
         if isinstance(value, str) and value:
             try:
@@ -113,7 +114,7 @@ def plain_text(markup: object) -> str:
     text = str(markup or "")
     if "<" in text:
         try:
-            text = lxml.html.fromstring(text).text_content()
+            text = "".join(str(piece) for piece in lxml.html.fromstring(text).itertext())
         except (ParserError, ValueError):
             text = re.sub(r"<[^>]*>", " ", text)
     elif "&" in text:
