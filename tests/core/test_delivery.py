@@ -1,0 +1,219 @@
+"""Delivery use case: every channel outcome maps to one outbox transition, and nothing is lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from core.delivery import CLAIM_LEASE, MAX_ERROR_DELAY, DeliveryReport, deliver_due, error_delay, send_alert
+from core.models import (
+    Alert,
+    Article,
+    Destination,
+    Platform,
+    RetryLater,
+    Sent,
+    Snippet,
+    TopicMatch,
+    Unreachable,
+)
+from core.ports import Channel
+from tests.fakes import ChannelStep, InMemoryOutbox, OutboxEntry, RecordingChannel
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+DESK = Destination(1, Platform.TELEGRAM, "-100200", "Editors' desk")
+REPORTER = Destination(2, Platform.TELEGRAM, "4242", "Reporter")
+SLACK_DESK = Destination(3, Platform.SLACK, "C0EDITORS", "#editors")
+CSTO = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO drills begin", ((0, 4),)))
+
+
+def article(article_id: int = 1) -> Article:
+    return Article(article_id, 1, "Tengrinews", f"CSTO drills begin ({article_id})", None, "", None, NOW)
+
+
+def queue(outbox: InMemoryOutbox, destination: Destination, article_id: int = 1, at: datetime = NOW) -> int:
+    entry = outbox.add(article(article_id), destination, (CSTO,), at)
+    assert entry is not None
+    return entry.id
+
+
+def state_of(entry: OutboxEntry) -> tuple[str, int, datetime, str | None, str | None]:
+    return (entry.state, entry.attempts, entry.next_attempt_at, entry.sent_ref, entry.last_error)
+
+
+@pytest.mark.parametrize(
+    ("step", "expected_state", "expected_report"),
+    [
+        pytest.param(Sent("msg-17"), ("sent", 1, NOW, "msg-17", None), DeliveryReport(sent=1), id="sent"),
+        pytest.param(
+            RetryLater(timedelta(seconds=30), "429 Too Many Requests"),
+            ("pending", 1, NOW + timedelta(seconds=30), None, "429 Too Many Requests"),
+            DeliveryReport(retrying=1),
+            id="retry-later",
+        ),
+        pytest.param(
+            Unreachable("bot was blocked by the user"),
+            ("dead", 1, NOW, None, "bot was blocked by the user"),
+            DeliveryReport(dead=1),
+            id="unreachable",
+        ),
+        pytest.param(
+            ConnectionResetError("connection reset"),
+            ("pending", 1, NOW + error_delay(1), None, "ConnectionResetError: connection reset"),
+            DeliveryReport(retrying=1),
+            id="channel-raises",
+        ),
+    ],
+)
+async def test_each_outcome_moves_the_alert_to_its_state(
+    step: ChannelStep,
+    expected_state: tuple[str, int, datetime, str | None, str | None],
+    expected_report: DeliveryReport,
+) -> None:
+    outbox = InMemoryOutbox()
+    alert_id = queue(outbox, DESK)
+    channel = RecordingChannel(step)
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+
+    assert report == expected_report
+    assert report.claimed == 1
+    assert [(destination, alert.id, alert.attempts) for destination, alert in channel.sent] == [
+        (DESK, alert_id, 1)
+    ]
+    entry = outbox.entry(alert_id)
+    assert state_of(entry) == expected_state
+    assert entry.lease_until is None
+
+
+async def test_a_rescheduled_alert_waits_until_it_is_due_then_is_sent() -> None:
+    outbox = InMemoryOutbox()
+    alert_id = queue(outbox, DESK)
+    channel = RecordingChannel(RetryLater(timedelta(seconds=30), "flood wait"))
+    channels: dict[Platform, Channel] = {Platform.TELEGRAM: channel}
+    await deliver_due(outbox, channels, NOW)
+
+    early = await deliver_due(outbox, channels, NOW + timedelta(seconds=29))
+    due = await deliver_due(outbox, channels, NOW + timedelta(seconds=30))
+
+    assert (early.claimed, due.sent) == (0, 1)
+    assert channel.alert_ids() == [alert_id, alert_id]
+    assert state_of(outbox.entry(alert_id)) == (
+        "sent",
+        2,
+        NOW + timedelta(seconds=30),
+        f"{DESK.address}/{alert_id}",
+        None,
+    )
+
+
+async def test_a_raising_channel_loses_nothing_and_does_not_stop_the_batch() -> None:
+    outbox = InMemoryOutbox()
+    first = queue(outbox, DESK, article_id=1)
+    second = queue(outbox, REPORTER, article_id=1)
+    channel = RecordingChannel(RuntimeError("boom"))
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+
+    assert report == DeliveryReport(sent=1, retrying=1)
+    assert channel.alert_ids() == [first, second]
+    assert outbox.count_by_state() == {"pending": 1, "sent": 1}
+    assert outbox.entry(first).next_attempt_at == NOW + error_delay(1)
+
+    retry = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW + error_delay(1))
+
+    assert retry == DeliveryReport(sent=1)
+    assert outbox.count_by_state() == {"sent": 2}
+
+
+async def test_only_platforms_with_a_channel_are_claimed() -> None:
+    outbox = InMemoryOutbox()
+    telegram_id = queue(outbox, DESK)
+    slack_id = queue(outbox, SLACK_DESK)
+    channel = RecordingChannel()
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+
+    assert report == DeliveryReport(sent=1)
+    assert channel.alert_ids() == [telegram_id]
+    assert outbox.claimed_platforms == [frozenset({Platform.TELEGRAM})]
+    assert state_of(outbox.entry(slack_id)) == ("pending", 0, NOW, None, None)
+
+
+async def test_an_expired_lease_makes_a_sending_alert_due_again() -> None:
+    outbox = InMemoryOutbox()
+    alert_id = queue(outbox, DESK)
+    # A sender claims the alert and dies before it can record the outcome.
+    crashed = await outbox.claim_due(NOW, {Platform.TELEGRAM}, 10, CLAIM_LEASE)
+    assert [alert.id for alert in crashed] == [alert_id]
+    channel = RecordingChannel()
+    channels: dict[Platform, Channel] = {Platform.TELEGRAM: channel}
+
+    during_lease = await deliver_due(outbox, channels, NOW + CLAIM_LEASE - timedelta(seconds=1))
+    after_lease = await deliver_due(outbox, channels, NOW + CLAIM_LEASE)
+
+    assert (during_lease.claimed, after_lease.sent) == (0, 1)
+    assert [alert.attempts for _, alert in channel.sent] == [2]
+    assert outbox.entry(alert_id).state == "sent"
+
+
+async def test_claims_respect_the_limit_and_take_the_oldest_first() -> None:
+    outbox = InMemoryOutbox()
+    newest = queue(outbox, DESK, article_id=1, at=NOW)
+    oldest = queue(outbox, DESK, article_id=2, at=NOW - timedelta(minutes=2))
+    middle = queue(outbox, DESK, article_id=3, at=NOW - timedelta(minutes=1))
+    channel = RecordingChannel()
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW, limit=2)
+
+    assert report.sent == 2
+    assert channel.alert_ids() == [oldest, middle]
+    assert outbox.entry(newest).state == "pending"
+
+
+async def test_nothing_due_sends_nothing() -> None:
+    outbox = InMemoryOutbox()
+    queue(outbox, DESK, at=NOW + timedelta(seconds=1))
+    channel = RecordingChannel()
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+
+    assert (report, channel.sent) == (DeliveryReport(), [])
+
+
+async def test_send_alert_turns_an_exception_into_a_retry_with_the_error_delay() -> None:
+    channel = RecordingChannel(TimeoutError("read timed out"))
+    alert = Alert(9, DESK, article(), (CSTO,), attempts=3)
+
+    outcome = await send_alert(channel, alert)
+
+    assert outcome == RetryLater(error_delay(3), "TimeoutError: read timed out")
+    assert outcome == RetryLater(timedelta(seconds=40), "TimeoutError: read timed out")
+
+
+def test_the_outbox_keeps_one_row_per_article_and_destination() -> None:
+    outbox = InMemoryOutbox()
+
+    first = outbox.add(article(1), DESK, (CSTO,), NOW)
+    again = outbox.add(article(1), DESK, (CSTO,), NOW)
+    elsewhere = outbox.add(article(1), REPORTER, (CSTO,), NOW)
+
+    assert (first is not None, again, elsewhere is not None) == (True, None, True)
+    assert len(outbox.entries) == 2
+
+
+@pytest.mark.parametrize(
+    ("attempts", "expected"),
+    [
+        (0, timedelta(seconds=5)),
+        (1, timedelta(seconds=10)),
+        (2, timedelta(seconds=20)),
+        (6, timedelta(seconds=320)),
+        (7, MAX_ERROR_DELAY),
+        (16, MAX_ERROR_DELAY),
+        (10_000, MAX_ERROR_DELAY),
+    ],
+)
+def test_error_delay_doubles_and_is_capped(attempts: int, expected: timedelta) -> None:
+    assert error_delay(attempts) == expected

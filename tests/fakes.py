@@ -1,0 +1,328 @@
+"""In-memory fakes of core's ports that behave like the real adapters and record what was done to them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from core.identity import article_key, canonical_url
+from core.models import (
+    Alert,
+    Article,
+    ArticleMatches,
+    Destination,
+    FeedItem,
+    FetchOutcome,
+    Outlet,
+    OutletKind,
+    OutletState,
+    Platform,
+    SendOutcome,
+    Sent,
+    TopicMatch,
+)
+
+WatcherStep = FetchOutcome | Exception
+ChannelStep = SendOutcome | Exception
+
+
+class FakeWatcher:
+    """core.ports.Watcher answering from a script keyed by outlet id or URL; records every fetch.
+
+    Scripted steps are used in order and the last one repeats; an Exception step is raised.
+    """
+
+    def __init__(self) -> None:
+        self._script: dict[int | str, deque[WatcherStep]] = {}
+        self.fetched: list[Outlet] = []
+
+    def script(self, key: int | str, *steps: WatcherStep) -> FakeWatcher:
+        self._script.setdefault(key, deque()).extend(steps)
+        return self
+
+    async def fetch(self, outlet: Outlet) -> FetchOutcome:
+        self.fetched.append(outlet)
+        steps = self._script.get(outlet.id) or self._script.get(outlet.url)
+        if not steps:
+            raise LookupError(f"no outcome scripted for outlet {outlet.id} ({outlet.url})")
+        step = steps.popleft() if len(steps) > 1 else steps[0]
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def fetched_ids(self) -> list[int]:
+        return [outlet.id for outlet in self.fetched]
+
+
+@dataclass
+class OutboxEntry:
+    """One outbox row: an article to deliver to one destination, and how delivery went so far."""
+
+    id: int
+    article: Article
+    destination: Destination
+    matches: tuple[TopicMatch, ...]
+    next_attempt_at: datetime
+    state: str = "pending"
+    attempts: int = 0
+    lease_until: datetime | None = None
+    last_error: str | None = None
+    sent_ref: str | None = None
+    sent_at: datetime | None = None
+
+    def is_due(self, now: datetime) -> bool:
+        if self.state == "pending":
+            return self.next_attempt_at <= now
+        # A sender that died mid-send leaves its lease behind; once it expires the row is due again.
+        return self.state == "sending" and self.lease_until is not None and self.lease_until <= now
+
+
+class InMemoryOutbox:
+    """core.ports.Outbox: unique per (article, destination), claimed with a lease, attempts counted."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, OutboxEntry] = {}
+        self.claimed_platforms: list[frozenset[Platform]] = []
+
+    def add(
+        self,
+        article: Article,
+        destination: Destination,
+        matches: Sequence[TopicMatch],
+        now: datetime,
+    ) -> OutboxEntry | None:
+        """Queue a row; None when this article is already queued for this destination."""
+        if self.has(article.id, destination.id):
+            return None
+        entry = OutboxEntry(len(self._entries) + 1, article, destination, tuple(matches), now)
+        self._entries[entry.id] = entry
+        return entry
+
+    def has(self, article_id: int, destination_id: int) -> bool:
+        return any(
+            e.article.id == article_id and e.destination.id == destination_id for e in self._entries.values()
+        )
+
+    def entry(self, alert_id: int) -> OutboxEntry:
+        return self._entries[alert_id]
+
+    @property
+    def entries(self) -> list[OutboxEntry]:
+        return list(self._entries.values())
+
+    def count_by_state(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for entry in self._entries.values():
+            counts[entry.state] = counts.get(entry.state, 0) + 1
+        return counts
+
+    async def claim_due(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        self.claimed_platforms.append(frozenset(platforms))
+        due = sorted(
+            (e for e in self._entries.values() if e.is_due(now) and e.destination.platform in platforms),
+            key=lambda e: (e.next_attempt_at, e.id),
+        )[:limit]
+        for entry in due:
+            entry.state = "sending"
+            entry.lease_until = now + lease
+            entry.attempts += 1
+        return [Alert(e.id, e.destination, e.article, e.matches, attempts=e.attempts) for e in due]
+
+    async def mark_sent(self, alert_id: int, ref: str, now: datetime) -> None:
+        entry = self._entries[alert_id]
+        entry.state, entry.sent_ref, entry.sent_at = "sent", ref, now
+        entry.lease_until, entry.last_error = None, None
+
+    async def reschedule(self, alert_id: int, at: datetime, error: str) -> None:
+        entry = self._entries[alert_id]
+        entry.state, entry.next_attempt_at, entry.lease_until, entry.last_error = "pending", at, None, error
+
+    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
+        entry = self._entries[alert_id]
+        entry.state, entry.lease_until, entry.last_error, entry.sent_at = "dead", None, error, now
+
+
+@dataclass
+class _Tables:
+    """Everything a poll transaction may change; copied at BEGIN, swapped in at COMMIT."""
+
+    outlets: dict[int, Outlet] = field(default_factory=dict)
+    articles: dict[int, Article] = field(default_factory=dict)
+    keys: dict[tuple[int, str], int] = field(default_factory=dict)  # (outlet id, article_key) -> article
+    links: dict[str, int] = field(default_factory=dict)  # canonical URL -> article, across outlets
+    matches: dict[tuple[int, str], TopicMatch] = field(default_factory=dict)  # (article, topic)
+    next_article_id: int = 1
+
+    def copy(self) -> _Tables:
+        return _Tables(
+            dict(self.outlets),
+            dict(self.articles),
+            dict(self.keys),
+            dict(self.links),
+            dict(self.matches),
+            self.next_article_id,
+        )
+
+
+class InMemoryPollTransaction:
+    """core.ports.PollTransaction over a private copy of the archive's tables."""
+
+    def __init__(self, archive: InMemoryArchive, tables: _Tables) -> None:
+        self._archive = archive
+        self.tables = tables
+        self.queued: list[tuple[Article, Destination, tuple[TopicMatch, ...], datetime]] = []
+
+    async def add_unseen_articles(
+        self, outlet: Outlet, items: Sequence[FeedItem], now: datetime
+    ) -> list[Article]:
+        added: list[Article] = []
+        for item in items:
+            key = (outlet.id, article_key(item))
+            link = canonical_url(item.url) if item.url else None
+            if key in self.tables.keys or (link is not None and link in self.tables.links):
+                continue
+            article = Article(
+                id=self.tables.next_article_id,
+                outlet_id=outlet.id,
+                outlet_name=outlet.name,
+                title=item.title,
+                url=item.url,
+                summary=item.summary,
+                published=item.published,
+                first_seen_at=now,
+                language=item.language,
+            )
+            self.tables.next_article_id += 1
+            self.tables.articles[article.id] = article
+            self.tables.keys[key] = article.id
+            if link is not None:
+                self.tables.links[link] = article.id
+            added.append(article)
+        return added
+
+    async def add_matches(self, found: Sequence[ArticleMatches], *, alert: bool, now: datetime) -> int:
+        for entry in found:
+            for match in entry.matches:
+                self.tables.matches.setdefault((entry.article.id, match.topic), match)
+        if not alert:
+            return 0
+        queued = 0
+        for entry in found:
+            for destination in self._archive.subscribers_of(match.topic for match in entry.matches):
+                if self._is_queued(entry.article.id, destination.id):
+                    continue
+                wanted = self._archive.topics_of(destination)
+                shown = tuple(m for m in entry.matches if m.topic in wanted)
+                self.queued.append((entry.article, destination, shown, now))
+                queued += 1
+        return queued
+
+    async def save_outlet_state(self, outlet_id: int, state: OutletState) -> None:
+        if outlet_id in self._archive.broken_outlets:
+            raise RuntimeError(f"database is locked (outlet {outlet_id})")
+        self.tables.outlets[outlet_id] = replace(self.tables.outlets[outlet_id], state=state)
+
+    def _is_queued(self, article_id: int, destination_id: int) -> bool:
+        staged = any(a.id == article_id and d.id == destination_id for a, d, _, _ in self.queued)
+        return staged or self._archive.outbox.has(article_id, destination_id)
+
+
+class InMemoryArchive:
+    """core.ports.Archive whose poll transactions are serialised and all-or-nothing, like SQLite's."""
+
+    def __init__(self, outbox: InMemoryOutbox | None = None) -> None:
+        self.outbox = outbox if outbox is not None else InMemoryOutbox()
+        self._tables = _Tables()
+        self._lock = asyncio.Lock()
+        self._subscriptions: dict[int, tuple[Destination, set[str]]] = {}
+        self.broken_outlets: set[int] = set()
+        self.commits = 0
+        self.rollbacks = 0
+
+    # ---- setting the scene ----
+
+    def add_outlet(
+        self,
+        name: str,
+        url: str,
+        interval: timedelta = timedelta(minutes=5),
+        state: OutletState | None = None,
+    ) -> Outlet:
+        outlet_id = len(self._tables.outlets) + 1
+        outlet = Outlet(outlet_id, name, url, OutletKind.FEED, interval, state or OutletState())
+        self._tables.outlets[outlet.id] = outlet
+        return outlet
+
+    def subscribe(self, destination: Destination, *topics: str) -> None:
+        self._subscriptions.setdefault(destination.id, (destination, set()))[1].update(topics)
+
+    def break_outlet(self, outlet_id: int) -> None:
+        """Make saving this outlet's state fail, as a database error would, to test rollback."""
+        self.broken_outlets.add(outlet_id)
+
+    # ---- reading what happened ----
+
+    def outlet(self, outlet_id: int) -> Outlet:
+        return self._tables.outlets[outlet_id]
+
+    @property
+    def articles(self) -> list[Article]:
+        return list(self._tables.articles.values())
+
+    def titles(self) -> list[str]:
+        return [article.title for article in self._tables.articles.values()]
+
+    @property
+    def matches(self) -> dict[tuple[int, str], TopicMatch]:
+        return dict(self._tables.matches)
+
+    def subscribers_of(self, topics: Iterable[str]) -> list[Destination]:
+        wanted = set(topics)
+        return [d for d, names in self._subscriptions.values() if names & wanted]
+
+    def topics_of(self, destination: Destination) -> set[str]:
+        return self._subscriptions.get(destination.id, (destination, set()))[1]
+
+    # ---- core.ports.Archive ----
+
+    @asynccontextmanager
+    async def poll_transaction(self) -> AsyncIterator[InMemoryPollTransaction]:
+        async with self._lock:
+            tx = InMemoryPollTransaction(self, self._tables.copy())
+            try:
+                yield tx
+            except BaseException:
+                self.rollbacks += 1
+                raise
+            self._tables = tx.tables
+            for article, destination, shown, queued_at in tx.queued:
+                self.outbox.add(article, destination, shown, queued_at)
+            self.commits += 1
+
+
+class RecordingChannel:
+    """core.ports.Channel that answers with scripted outcomes (default Sent) and records each send."""
+
+    def __init__(self, *steps: ChannelStep) -> None:
+        self._script: deque[ChannelStep] = deque(steps)
+        self.sent: list[tuple[Destination, Alert]] = []
+
+    def then(self, *steps: ChannelStep) -> RecordingChannel:
+        self._script.extend(steps)
+        return self
+
+    async def send(self, destination: Destination, alert: Alert) -> SendOutcome:
+        self.sent.append((destination, alert))
+        step = self._script.popleft() if self._script else Sent(f"{destination.address}/{alert.id}")
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def alert_ids(self) -> list[int]:
+        return [alert.id for _, alert in self.sent]
