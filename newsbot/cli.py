@@ -13,10 +13,11 @@ from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from core.query import QuerySyntaxError
+from core.watchlist import expansions, explain
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.console import ConsoleChannel
-from core.models import Alert, Destination, OutletKind, OutletSpec, Platform
+from bot.console import ConsoleChannel, clean, highlight
+from core.models import Alert, ArticleText, Destination, OutletKind, OutletSpec, Platform
 from core.polling import PollReport, poll_outlets
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, utc_now
@@ -27,7 +28,7 @@ from storage.database import create_engine
 from storage.migrate import current_revision, upgrade
 from watchers.fetch import Fetcher, FetchError
 from watchers.guard import refusal_reason
-from watchers.parse import ParsedFeed
+from watchers.parse import ParsedFeed, page_text, parse_feed
 from watchers.watcher import inspect_url
 
 log = logging.getLogger("newsbot")
@@ -170,6 +171,45 @@ async def topics_list_command(args: argparse.Namespace, settings: Settings) -> i
     return 0
 
 
+async def topics_test_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 and print the matched terms on a match, 1 without one, 2 for a malformed query."""
+    for typed, spellings in expansions(args.query).items():
+        if spellings != (typed,):
+            print(f"{typed} → {', '.join(spellings)}")
+    if args.url is not None:
+        texts = await texts_at(settings, args.url)
+    elif args.text is not None:
+        title, _, body = args.text.partition("\n")
+        texts = [ArticleText(title=title, body=body)]
+    else:
+        return 0
+    found = [(text, match) for text in texts if (match := explain(args.query, text)) is not None]
+    for text, match in found:
+        print(f"match: {', '.join(match.terms)} (in {match.field}) — {clean(text.title)}")
+        print(f"  …{highlight(match.snippet)}…")
+    if not found:
+        print("no match")
+    return 0 if found else 1
+
+
+async def texts_at(settings: Settings, url: str) -> list[ArticleText]:
+    """The items of the feed at `url`, or the text of the page there."""
+    reason = refusal_reason(url, settings.fetch.allow_private_networks)
+    if reason is not None:
+        raise CommandError(f"refused: {reason}")
+    async with Fetcher(fetch_policy(settings)) as fetcher:
+        response = await fetcher.get(url)
+    if isinstance(response, FetchError):
+        raise CommandError(f"{url}: {response.reason}")
+    if not response.is_ok():
+        raise CommandError(f"{url}: HTTP {response.status}")
+    feed = parse_feed(response.body)
+    if isinstance(feed, ParsedFeed):
+        return [ArticleText(title=item.title, body=item.summary, source=feed.title) for item in feed.items]
+    page = page_text(response.body)
+    return [ArticleText(title=page.title, body=page.summary)]
+
+
 async def db_upgrade_command(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_engine(settings.storage.url)
     try:
@@ -222,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     topics = commands.add_parser("topics", help="the topics newsbot matches")
     topic_commands = topics.add_subparsers(dest="action", required=True, parser_class=OneLineParser)
     topic_commands.add_parser("list", parents=[common]).set_defaults(handler=topics_list_command)
+    test = topic_commands.add_parser("test", parents=[common], help="does a query match a text?")
+    test.add_argument("query")
+    source = test.add_mutually_exclusive_group()
+    source.add_argument("--text", help="the text to test (its first line counts as the title)")
+    source.add_argument("--url", help="a feed (every item is tested) or an article page")
+    test.set_defaults(handler=topics_test_command)
 
     db = commands.add_parser("db", help="the archive database")
     db_commands = db.add_subparsers(dest="action", required=True, parser_class=OneLineParser)

@@ -120,3 +120,17 @@ def plain_text(markup: object) -> str:
     elif "&" in text:
         text = html.unescape(text)
     return WHITESPACE.sub(" ", text).strip()
+
+
+def page_text(body: bytes) -> FeedItem:
+    """The title and visible text of an HTML page, as one item (for testing a query on an article)."""
+    try:
+        document = lxml.html.fromstring(body)
+    except (ParserError, ValueError):
+        return FeedItem(title="", summary="")
+    for unwanted in document.xpath("//script|//style|//noscript"):
+        unwanted.drop_tree()
+    title = plain_text(document.findtext(".//title") or "")
+    body_element = document.find(".//body")
+    text = "".join(str(piece) for piece in (body_element if body_element is not None else document).itertext())
+    return FeedItem(title=title, summary=WHITESPACE.sub(" ", text).strip())

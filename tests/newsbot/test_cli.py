@@ -160,3 +160,31 @@ async def test_a_bad_config_key_exits_2_naming_it(tmp_path: Path) -> None:
         2,
         "newsbot: [fetch] timeout: expected a duration such as 30s, 5m or 1h, got 'soon'\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "expected"),
+    [
+        (("Tasmagambetov", "--text", "Визит Тасмагамбетова в Москву"), 0, "match: Тасмагамбетова (in title)"),
+        (("SCO", "--text", "Scotland beat SCOTUS at disco"), 1, "no match"),
+        (("CSTO", "--text", "Headline\nЛидеры ОДКБ встретились"), 0, "match: ОДКБ (in body)"),
+    ],
+)
+async def test_topics_test_exit_codes(tmp_path: Path, args: tuple[str, ...], status: int, expected: str) -> None:
+    result = await newsbot(tmp_path, "topics", "test", *args)
+    assert result.status == status
+    assert expected in result.stdout
+
+
+async def test_topics_test_reports_the_error_position(tmp_path: Path) -> None:
+    result = await newsbot(tmp_path, "topics", "test", "(SCO OR", "--text", "SCO")
+    assert (result.status, result.stdout) == (2, "")
+    assert result.stderr == "newsbot: expected a word, phrase or '(', found the end of the query at position 7\n"
+
+
+async def test_topics_test_on_a_feed_url(server: FeedServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path, {})
+    url = server.serve("/feed", Route(rss([news_entry(1, "CSTO drills"), news_entry(2, "Weather")])))
+    result = await newsbot(tmp_path, "topics", "test", "CSTO", "--url", url, "--config", str(config))
+    assert result.status == 0
+    assert result.stdout.splitlines()[0] == "match: CSTO (in title) — CSTO drills"
