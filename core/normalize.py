@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 
@@ -59,11 +60,15 @@ def fold_character(char: str) -> str:
     return out
 
 
+# Irregular characters translate to this marker, so one translate both folds and detects them.
+_MARKER = "\x00"
+
+
 class _FoldTable(dict[int, str]):
     """A str.translate table filled on first use, so every code point costs one computation."""
 
     def __missing__(self, code: int) -> str:
-        value = fold_character(chr(code))
+        value = _MARKER if code in _irregular_codes() else fold_character(chr(code))
         self[code] = value
         return value
 
@@ -82,88 +87,130 @@ def _composes_second() -> set[str]:
 
 
 @cache
-def _irregular_pattern() -> re.Pattern[str]:
-    """Characters whose folding is not one-to-one or depends on their neighbours."""
+def _composing_codes() -> frozenset[int]:
+    """Characters that NFKC may merge with the character before them (combining marks etc.)."""
     seconds = _composes_second()
-    irregular: list[int] = []
+    composing: list[int] = []
     for code in range(0x110000):
+        if 0x30000 <= code < 0xE0000:
+            continue  # unassigned or ideographs: no composition
         char = chr(code)
-        if code >= 0x30000 and code < 0xE0000:
-            continue  # unassigned or ideographs: always one character, no composition
         decomposed = unicodedata.normalize("NFKD", char)
-        if (
-            unicodedata.combining(char)
-            or char in seconds
-            or unicodedata.combining(decomposed[0])
-            or len(fold_character(char)) != 1
-        ):
-            irregular.append(code)
-    ranges: list[str] = []
-    start = previous = irregular[0]
-    for code in [*irregular[1:], -2]:
-        if code != previous + 1:
-            ranges.append(
-                re.escape(chr(start)) + ("-" + re.escape(chr(previous)) if previous > start else "")
-            )
-            start = code
-        previous = code
-    cls = "".join(ranges)
-    # A cluster is an irregular character with the character it may compose with.
-    return re.compile(f"(?s).?[{cls}]+")
+        if unicodedata.combining(char) or char in seconds or unicodedata.combining(decomposed[0]):
+            composing.append(code)
+    return frozenset(composing)
+
+
+@cache
+def _irregular_codes() -> frozenset[int]:
+    """Characters whose folding is not one-to-one or depends on their neighbours (and NUL)."""
+    irregular = {0, *_composing_codes()}
+    for code in range(0x30000):
+        if len(fold_character(chr(code))) != 1:
+            irregular.add(code)
+    return frozenset(irregular)
 
 
 def prepare() -> None:
     """Build the lazily computed tables now (the first compile of a watchlist calls this)."""
-    _irregular_pattern()
+    _irregular_codes()
 
 
 @dataclass(frozen=True, slots=True)
 class FoldedText:
-    """A text in matching form; non-word runs are spaces and `starts`/`ends` map back."""
+    """A text in matching form (non-word runs are spaces) and the map back to the original.
+
+    The map is piecewise: piece i starts at folded offset `folded_starts[i]` and original offset
+    `original_starts[i]`; a one-to-one run has `original_ends[i] == -1`, an irregular cluster
+    (soft hyphen, ß, combining marks) maps every folded character to its whole original span.
+    No pieces means the folding was one-to-one everywhere.
+    """
 
     original: str
     text: str
-    starts: tuple[int, ...] | None = None  # None: folding was one-to-one, offsets are equal
-    ends: tuple[int, ...] | None = None
+    folded_starts: tuple[int, ...] = ()
+    original_starts: tuple[int, ...] = ()
+    original_ends: tuple[int, ...] = ()
+
+    def _original(self, position: int, *, end: bool) -> int:
+        piece = bisect_right(self.folded_starts, position) - 1
+        if piece < 0:
+            return position + end
+        cluster_end = self.original_ends[piece]
+        if cluster_end < 0:
+            return self.original_starts[piece] + position - self.folded_starts[piece] + end
+        return cluster_end if end else self.original_starts[piece]
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The [start, end) span of the original text that folded into text[start:end]."""
-        if self.starts is None or self.ends is None:
+        if not self.folded_starts:
             return start, end
         if start >= end:
-            position = self.starts[start] if start < len(self.starts) else len(self.original)
+            if start >= len(self.text):
+                return len(self.original), len(self.original)
+            position = self._original(start, end=False)
             return position, position
-        return self.starts[start], self.ends[end - 1]
+        return self._original(start, end=False), self._original(end - 1, end=True)
+
+
+# Texts that are nearly all ASCII fold faster piecewise: str.translate has a fast path for ASCII.
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _translate(text: str) -> str:
+    if text.isascii():
+        return text.translate(_TABLE)
+    if len(text.encode()) - len(text) < len(text) // 16:
+        return _NON_ASCII.sub(lambda run: run.group().translate(_TABLE), text).translate(_TABLE)
+    return text.translate(_TABLE)
 
 
 def fold_text(text: str) -> FoldedText:
     """Fold a text for matching once; cheap str.translate unless the text has irregular letters."""
-    irregular = _irregular_pattern()
-    if unicodedata.is_normalized("NFKC", text) and irregular.search(text) is None:
-        return FoldedText(text, _fold_lookalikes(text.translate(_TABLE), _MIXED_LOWER))
+    # Without irregular characters whole-text NFKC equals per-character NFKC, so one translate
+    # does it all and offsets are unchanged.
+    fast = _translate(text)
+    if _MARKER not in fast:
+        return FoldedText(text, fast if fast.isascii() else _fold_lookalikes(fast, _MIXED_LOWER))
     pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    folded_starts: list[int] = []
+    original_starts: list[int] = []
+    original_ends: list[int] = []
+    length = 0
     position = 0
-    for cluster in irregular.finditer(text):
-        start, end = cluster.span()
+
+    def add(folded: str, start: int, end: int) -> None:
+        nonlocal length
+        folded_starts.append(length)
+        original_starts.append(start)
+        original_ends.append(end)
+        pieces.append(folded)
+        length += len(folded)
+
+    # `fast` is one-to-one with `text`: every irregular character became one marker.
+    marker = fast.find(_MARKER)
+    while marker >= 0:
+        start = marker
+        end = marker + 1
+        while end < len(fast) and fast[end] == _MARKER:
+            end += 1
+        # A composing mark is folded together with the character it may merge with.
+        if start > position and ord(text[start]) in _composing_codes():
+            start -= 1
         if start > position:
-            pieces.append(text[position:start].translate(_TABLE))
-            starts.extend(range(position, start))
-            ends.extend(range(position + 1, start + 1))
+            add(fast[position:start], position, -1)
         folded = "".join(fold_character(c) for c in unicodedata.normalize("NFKC", text[start:end]))
         if folded and not folded.strip():
             folded = " "
-        pieces.append(folded)
-        starts.extend([start] * len(folded))
-        ends.extend([end] * len(folded))
+        add(folded, start, end)
         position = end
+        marker = fast.find(_MARKER, position)
     if position < len(text):
-        pieces.append(text[position:].translate(_TABLE))
-        starts.extend(range(position, len(text)))
-        ends.extend(range(position + 1, len(text) + 1))
-    folded_text = _fold_lookalikes("".join(pieces), _MIXED_LOWER)
-    return FoldedText(text, folded_text, tuple(starts), tuple(ends))
+        add(fast[position:], position, -1)
+    folded_text = "".join(pieces)
+    if not folded_text.isascii():
+        folded_text = _fold_lookalikes(folded_text, _MIXED_LOWER)
+    return FoldedText(text, folded_text, tuple(folded_starts), tuple(original_starts), tuple(original_ends))
 
 
 def fold(text: str) -> str:

@@ -73,7 +73,10 @@ _Node = _Atom | _Lang | _Not | _All | _Any
 class _CompiledTopic:
     topic: Topic
     expr: _Node
-    positives: tuple[_Atom, ...]  # atoms under an even number of NOTs: the terms worth showing
+    # Terms under an even number of NOTs, per field: the words worth showing.
+    positives: Mapping[str, tuple[int, ...]]
+    # A plain OR of title/body terms holds whenever one of its terms was found: no evaluation.
+    is_disjunction: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,12 @@ def _positives(node: _Node, negated: bool = False) -> tuple[_Atom, ...]:
     return tuple(atom for child in node.children for atom in _positives(child, negated))
 
 
+def _is_disjunction(node: _Node) -> bool:
+    if isinstance(node, _Atom):
+        return node.fields == _TEXT_FIELDS
+    return isinstance(node, _Any) and all(_is_disjunction(child) for child in node.children)
+
+
 def _has_lang(node: _Node) -> bool:
     if isinstance(node, _Lang):
         return True
@@ -212,7 +221,12 @@ class Watchlist:
         compiled: list[_CompiledTopic] = []
         for topic in self.topics:
             node = compiler.node(_topic_expr(topic))
-            compiled.append(_CompiledTopic(topic, node, _positives(node)))
+            positives = _positives(node)
+            by_field = {
+                field: tuple(dict.fromkeys(a.term for a in positives if field in a.fields))
+                for field in (*_TEXT_FIELDS, Scope.SOURCE.value)
+            }
+            compiled.append(_CompiledTopic(topic, node, by_field, _is_disjunction(node)))
         self._topics = tuple(compiled)
         self._refs = tuple(tuple(refs) for refs in compiler.refs)
         self._phrases = compiler.phrases
@@ -243,7 +257,7 @@ class Watchlist:
         matches: list[TopicMatch] = []
         for index in sorted(candidates):
             topic = self._topics[index]
-            if _evaluate(topic.expr, found, text.lang):
+            if topic.is_disjunction or _evaluate(topic.expr, found, text.lang):
                 matches.append(_topic_match(topic, scans, values))
         return tuple(matches)
 
@@ -255,6 +269,8 @@ class Watchlist:
         text = folded.text
         raw = self._automaton.find_matches_as_indexes(f" {text} ", overlapping=True)
         hits: Hits = {}
+        if not raw:
+            return _Scan(value, folded, hits)
         refs = self._refs
         for pattern, start, end in raw:
             for term, mode, key in refs[pattern]:
@@ -311,16 +327,12 @@ def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], values: Mapp
     """The words that fired (as written in the article) and a snippet of the first field."""
     spans_by_field: dict[str, list[Span]] = {}
     for field, scan in scans.items():
-        spans = sorted(
-            {
-                scan.folded.original_span(*span)
-                for atom in topic.positives
-                if field in atom.fields
-                for span in scan.hits.get(atom.term, ())
-            }
-        )
+        hits = scan.hits
+        spans = [span for term in topic.positives[field] if term in hits for span in hits[term]]
         if spans:
-            spans_by_field[field] = spans
+            if scan.folded.folded_starts:
+                spans = [scan.folded.original_span(*span) for span in spans]
+            spans_by_field[field] = sorted(set(spans)) if len(spans) > 1 else spans
     terms = tuple(
         dict.fromkeys(
             values[field][start:end] for field, spans in spans_by_field.items() for start, end in spans
@@ -333,7 +345,7 @@ def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], values: Mapp
 
 
 def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:
-    """About SNIPPET_RADIUS characters either side of `span`, every highlight inside marked."""
+    """About SNIPPET_RADIUS characters either side of `span`; sorted `highlights` inside marked."""
     if span is None:
         return Snippet(text[: 2 * SNIPPET_RADIUS])
     start = max(0, span[0] - SNIPPET_RADIUS)
@@ -346,7 +358,7 @@ def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()
         space = text.rfind(" ", span[1], end)
         end = space if space >= 0 else end
     marks: list[Span] = []
-    for begin, finish in sorted({span, *highlights}):
+    for begin, finish in highlights or (span,):
         if begin < start or finish > end:
             continue
         begin, finish = begin - start, finish - start

@@ -1,0 +1,171 @@
+"""Benchmark: watchlist matching throughput against a regex-alternation baseline in the same run.
+
+Text: the titles and summaries of every item of the feeds in ../shared/corpora/feeds, as plain
+text the way a watcher hands them to core (feedparser, then HTML tags stripped and entities
+unescaped); MB means 10^6 bytes of that text in UTF-8. Terms: distinct casefolded words of the
+corpus (3+ letters, no digits) drawn uniformly with a fixed seed, 10 OR-ed terms per topic.
+Run: python bench/match.py [--quick]
+"""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import feedparser
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.models import ArticleText, Topic  # noqa: E402
+from core.query import QuerySyntaxError, parse_query  # noqa: E402
+from core.watchlist import Watchlist, compile_watchlist  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpora" / "feeds"
+TERMS_PER_TOPIC = 10
+BASELINE_SECONDS = 3.0  # the baseline is measured on as many items as fit in this time
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain(markup: str) -> str:
+    """Feed HTML as plain text: tags become spaces, entities characters."""
+    return html.unescape(_TAG.sub(" ", markup))
+
+
+def load_items() -> list[ArticleText]:
+    """Titles and summaries of every corpus item."""
+    items: list[ArticleText] = []
+    for path in sorted(CORPUS.iterdir()):
+        if path.name == "index.tsv":
+            continue
+        parsed = feedparser.parse(path.read_bytes(), sanitize_html=False, resolve_relative_uris=False)
+        for entry in parsed.entries:
+            title = plain(str(entry.get("title", "")))
+            summary = plain(str(entry.get("summary", "")))
+            items.append(ArticleText(title=title, body=summary, source=path.name))
+    return items
+
+
+def vocabulary(items: Sequence[ArticleText]) -> list[str]:
+    words: set[str] = set()
+    for item in items:
+        words.update(re.findall(r"[^\W\d_]{3,}", f"{item.title} {item.body}".casefold()))
+    return sorted(w for w in words if w.isalpha())
+
+
+def megabytes(items: Sequence[ArticleText]) -> float:
+    return sum(len(i.title.encode()) + len(i.body.encode()) for i in items) / 1e6
+
+
+def timed(action: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+def run_watchlist(watchlist: Watchlist, items: Sequence[ArticleText]) -> int:
+    return sum(len(watchlist.match(item)) for item in items)
+
+
+def run_baseline(pattern: re.Pattern[str], items: Sequence[ArticleText]) -> tuple[int, float]:
+    """Find every term occurrence with one alternation regex, for as long as BASELINE_SECONDS."""
+    start = time.perf_counter()
+    hits = 0
+    done = 0.0
+    for item in items:
+        hits += sum(1 for _ in pattern.finditer(item.title))
+        hits += sum(1 for _ in pattern.finditer(item.body))
+        done += (len(item.title.encode()) + len(item.body.encode())) / 1e6
+        if time.perf_counter() - start > BASELINE_SECONDS:
+            break
+    return hits, done / (time.perf_counter() - start)
+
+
+def throughput_rows(items: Sequence[ArticleText], words: Sequence[str]) -> list[str]:
+    size = megabytes(items)
+    rows = []
+    for count in (1_000, 5_000):
+        terms = random.Random(count).sample(list(words), count)
+        topics = [
+            Topic(f"t{i}", " OR ".join(terms[i : i + TERMS_PER_TOPIC]))
+            for i in range(0, count, TERMS_PER_TOPIC)
+        ]
+        compile_seconds, watchlist = timed(lambda topics=topics: compile_watchlist(topics))
+        assert isinstance(watchlist, Watchlist)
+        run_watchlist(watchlist, items[:200])  # warm the lazily built tables
+        seconds, matched = timed(lambda watchlist=watchlist: run_watchlist(watchlist, items))
+        pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, terms)) + r")(?!\w)", re.IGNORECASE)
+        _, baseline = run_baseline(pattern, items)
+        ours = size / seconds
+        rows.append(
+            f"| {count:>5} | {compile_seconds * 1000:8.0f} ms | {ours:8.1f} | {baseline:8.2f} "
+            f"| {ours / baseline:7.0f}x | {matched} |"
+        )
+    return rows
+
+
+def pathological_rows() -> list[str]:
+    rows = []
+    words = [f"w{i}x" for i in range(5_000)]
+    topics = [Topic("a", "a OR aaa* OR w1x"), *(Topic(f"t{i}", w) for i, w in enumerate(words))]
+    watchlist = compile_watchlist(topics)
+    for label, text in (
+        ("1 MB of one letter", "a" * 1_000_000),
+        ("1 MB of 'a ' (500k hits)", "a " * 500_000),
+        ("1 MB of soft hyphens and a's", "a\u00ad" * 500_000),
+    ):
+        seconds, result = timed(lambda text=text: watchlist.match(ArticleText(text)))
+        assert isinstance(result, tuple)
+        rows.append(f"| {label} | {seconds * 1000:.0f} ms | {len(result)} topics matched |")
+    queries = (
+        ("500-term query", " OR ".join(f"term{i}" for i in range(500))),
+        ("501-term query", " OR ".join(f"term{i}" for i in range(501))),
+        ("parentheses 50 deep", "(" * 50 + "x" + ")" * 50),
+        ("parentheses 51 deep", "(" * 51 + "x" + ")" * 51),
+        ("parentheses 5,000 deep", "(" * 5_000 + "x" + ")" * 5_000),
+        ("NOT x 4,000 times", "NOT " * 4_000 + "x"),
+        ("query of 20,000 characters", "x " * 10_000),
+    )
+    for label, query in queries:
+        start = time.perf_counter()
+        try:
+            watchlist = compile_watchlist([Topic("q", query)])
+            watchlist.match(ArticleText("x term499 term0"))
+            outcome = "compiled and matched"
+        except QuerySyntaxError as error:
+            outcome = f"QuerySyntaxError: {error}"
+        seconds = time.perf_counter() - start
+        rows.append(f"| {label} | {seconds * 1000:.1f} ms | {outcome} |")
+    parse_query("x")
+    return rows
+
+
+def main() -> None:
+    if not CORPUS.is_dir():
+        sys.exit(f"corpus not found at {CORPUS}")
+    seconds, loaded = timed(load_items)
+    assert isinstance(loaded, list)
+    items: list[ArticleText] = loaded
+    if "--quick" in sys.argv:
+        items = items[:1000]
+    words = vocabulary(items)
+    print(
+        f"corpus: {len(items)} items, {megabytes(items):.1f} MB titles+summaries (UTF-8), "
+        f"{len(words)} distinct words; parsed in {seconds:.1f} s\n"
+    )
+    print("| terms | compile     | MB/s     | re MB/s  | ratio    | topic matches |")
+    print("|------:|------------:|---------:|---------:|---------:|--------------:|")
+    for row in throughput_rows(items, words):
+        print(row)
+    print("\n| pathological input | time | outcome |\n|---|---:|---|")
+    for row in pathological_rows():
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
