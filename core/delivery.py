@@ -28,8 +28,8 @@ class DeliveryReport:
 
 
 def error_delay(attempts: int) -> timedelta:
-    """Backoff after a channel error: 5 s, 10 s, 20 s … capped at MAX_ERROR_DELAY."""
-    delay: timedelta = min(timedelta(seconds=5) * (2 ** min(attempts, 16)), MAX_ERROR_DELAY)
+    """Backoff after the `attempts`-th try failed: 5 s, 10 s, 20 s … capped at MAX_ERROR_DELAY."""
+    delay: timedelta = min(timedelta(seconds=5) * (2 ** min(max(attempts - 1, 0), 16)), MAX_ERROR_DELAY)
     return delay
 
 

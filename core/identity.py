@@ -16,12 +16,22 @@ def is_tracking_parameter(name: str) -> bool:
 
 
 def canonical_url(url: str) -> str:
-    """Lower-case scheme and host, no default port, fragment or tracking parameters."""
+    """Lower-case scheme and host, no default port, fragment or tracking parameters.
+
+    A link too broken to take apart (a port that is not a number, say) is kept as written:
+    it still identifies the article, and one bad link must not fail a whole feed.
+    """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if parts.port is not None and parts.port != DEFAULT_PORTS.get(scheme):
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return url.strip()
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literals keep their brackets
+    if port is not None and port != DEFAULT_PORTS.get(scheme):
+        host = f"{host}:{port}"
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_parameter(k)]
     )
@@ -34,4 +44,5 @@ def article_key(item: FeedItem) -> str:
         return item.guid.strip()
     if item.url:
         return canonical_url(item.url)
-    return "title:" + hashlib.sha256(item.title.strip().casefold().encode()).hexdigest()
+    title = " ".join(item.title.split()).casefold()
+    return "title:" + hashlib.sha256(title.encode()).hexdigest()

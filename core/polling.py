@@ -85,6 +85,15 @@ async def poll_outlet(
     return PollReport(outlet, outcome, len(new_articles), queued, matched)
 
 
+async def record_crash(outlet: Outlet, failure: FetchOutcome, archive: Archive, now: datetime) -> None:
+    """Back off an outlet whose poll crashed, so it is not retried on every scheduler tick."""
+    try:
+        async with archive.poll_transaction() as tx:
+            await tx.save_outlet_state(outlet.id, state_after_poll(outlet, failure, now, jitter=0.0))
+    except Exception:
+        log.exception("outlet state not saved after a crash", extra={"outlet": outlet.name})
+
+
 async def poll_outlets(
     outlets: Sequence[Outlet],
     watcher: Watcher,
@@ -106,6 +115,7 @@ async def poll_outlets(
                 # A bug or a database hiccup for one outlet must not cost the rest of the cycle.
                 log.exception("outlet poll crashed", extra={"outlet": outlet.name})
                 report = PollReport(outlet, Failed(f"internal error: {type(error).__name__}"))
+                await record_crash(outlet, report.outcome, archive, now)
         on_done(report)
         return report
 

@@ -17,7 +17,8 @@ def next_poll_after_success(interval: timedelta, now: datetime, jitter: float) -
 
 def backoff_delay(interval: timedelta, failures: int, retry_after: timedelta | None) -> timedelta:
     """Exponential backoff from the outlet's interval, capped, never sooner than the server asked."""
-    delay: timedelta = min(interval * (2 ** max(0, failures - 1)), MAX_BACKOFF)
+    # The exponent is capped before multiplying: an outlet down for weeks must not overflow timedelta.
+    delay: timedelta = min(interval * (2 ** min(max(0, failures - 1), 20)), MAX_BACKOFF)
     if retry_after is not None:
         delay = max(delay, retry_after)
     return delay

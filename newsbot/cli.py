@@ -13,11 +13,11 @@ from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from core.query import QuerySyntaxError
-from core.watchlist import expansions, explain
+from core.watchlist import compile_watchlist, expansions
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import ConsoleChannel, clean, highlight
-from core.models import Alert, ArticleText, Destination, OutletKind, OutletSpec, Platform
+from core.models import Alert, ArticleText, Destination, OutletKind, OutletSpec, Platform, Topic
 from core.polling import PollReport, poll_outlets
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, utc_now
@@ -172,8 +172,16 @@ async def topics_list_command(args: argparse.Namespace, settings: Settings) -> i
 
 
 async def topics_test_command(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit 0 and print the matched terms on a match, 1 without one, 2 for a malformed query."""
-    for typed, spellings in expansions(args.query).items():
+    """Exit 0 and print the matched terms on a match, 1 without one, 2 for a malformed query.
+
+    A query that is the name of a configured topic tests that topic, aliases included.
+    """
+    topic = next((t for t in settings.topics if t.name == args.query), Topic(args.query, args.query))
+    spelled = expansions(topic.query)  # parses first, so a bad query is reported as typed
+    watchlist = compile_watchlist([topic])
+    if topic.aliases:
+        print(f"topic {topic.name}: {topic.query} OR {' OR '.join(topic.aliases)}")
+    for typed, spellings in spelled.items():
         if spellings != (typed,):
             print(f"{typed} → {', '.join(spellings)}")
     if args.url is not None:
@@ -183,7 +191,7 @@ async def topics_test_command(args: argparse.Namespace, settings: Settings) -> i
         texts = [ArticleText(title=title, body=body)]
     else:
         return 0
-    found = [(text, match) for text in texts if (match := explain(args.query, text)) is not None]
+    found = [(text, match) for text in texts for match in watchlist.match(text)[:1]]
     for text, match in found:
         print(f"match: {', '.join(match.terms)} (in {match.field}) — {clean(text.title)}")
         print(f"  …{highlight(match.snippet)}…")

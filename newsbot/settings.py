@@ -6,7 +6,7 @@ import json
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,16 +23,24 @@ class ConfigError(Exception):
     """A bad config file or environment variable; the message names the key and the problem."""
 
 
-@dataclass(frozen=True, slots=True)
 class Secret:
-    """A token that never shows itself in a repr, a log line or a traceback."""
+    """A token that never shows itself in a repr, a log line, a traceback or `dataclasses.asdict`."""
 
-    value: str = field(repr=False)
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
 
     def __repr__(self) -> str:
         return "Secret('********')"
 
     __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,7 @@ class Settings:
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = timedelta(days=365)
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -102,8 +111,8 @@ def parse_duration(value: Any) -> timedelta:
         if found is None:
             raise ValueError(f"expected a duration such as 30s, 5m or 1h, got {value!r}")
         seconds = float(found[1]) * DURATION_UNITS[found[2] or "s"]
-    if seconds <= 0:
-        raise ValueError("a duration must be positive")
+    if not 0 < seconds <= MAX_DURATION.total_seconds():
+        raise ValueError("a duration must be positive and at most 365d")
     return timedelta(seconds=seconds)
 
 
@@ -138,7 +147,7 @@ def list_of(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
     def parse(value: Any) -> tuple[Any, ...]:
         if isinstance(value, str):
             text = value.strip()
-            value = json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+            value = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
         if not isinstance(value, list):
             raise ValueError("expected a list")
         return tuple(item(v) for v in value)
@@ -146,8 +155,14 @@ def list_of(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
     return parse
 
 
-def parse_secret(value: Any) -> Secret:
-    return Secret(parse_str(value))
+def positive(parser: Callable[[Any], int], upper: int | None = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        number = parser(value)
+        if number <= 0 or (upper is not None and number > upper):
+            raise ValueError(f"expected a whole number from 1 to {upper}" if upper else "expected a positive number")
+        return number
+
+    return parse
 
 
 def parse_slack_mode(value: Any) -> str:
@@ -176,12 +191,12 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
     "slack": {
         "api_url": parse_str,
         "mode": parse_slack_mode,
-        "port": parse_int,
+        "port": positive(parse_int, upper=65535),
         "editors": list_of(parse_str),
     },
     "fetch": {
         "allow_private_networks": parse_bool,
-        "max_bytes": parse_int,
+        "max_bytes": positive(parse_int),
         "timeout": parse_duration,
         "user_agent": parse_str,
     },
@@ -234,6 +249,8 @@ def read_toml(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path} is not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text (TOML files must be UTF-8)") from None
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}") from None
 
@@ -272,7 +289,7 @@ def build_section(section: str, table: Any, environ: Mapping[str, str]) -> Any:
 def parse_value(where: str, parser: Callable[[Any], Any], raw: Any) -> Any:
     try:
         return parser(raw)
-    except (ValueError, TypeError, json.JSONDecodeError) as error:
+    except (ValueError, TypeError, OverflowError) as error:
         raise ConfigError(f"{where}: {error}") from None
 
 

@@ -58,13 +58,6 @@ def test_backoff_delay(
     assert backoff_delay(interval, failures, retry_after) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG: backoff_delay computes interval * 2**(failures-1) before capping; from 40 consecutive "
-    "failures of a 5-minute outlet (about 9 days down at the 6 h cap) timedelta overflows, "
-    "poll_outlet raises before saving state, and the outlet is re-polled on every scheduler tick",
-)
 @pytest.mark.parametrize("failures", [40, 1_000])
 def test_backoff_delay_stays_capped_after_many_failures(failures: int) -> None:
     assert backoff_delay(FIVE_MINUTES, failures, None) == MAX_BACKOFF

@@ -242,11 +242,6 @@ allowed_chats = [9]
     assert read(settings) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: comma-separated list values are split but not stripped, so "
-    "NEWSBOT_SLACK_EDITORS='C1, C2' gives ('C1', ' C2') — a channel id with a leading space",
-)
 def test_comma_separated_strings_are_stripped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
@@ -386,12 +381,6 @@ def test_an_outlet_error_says_which_outlet(tmp_path: Path) -> None:
         load(tmp_path, toml)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="BUG: a newsbot.toml saved as windows-1251 raises UnicodeDecodeError from tomllib.load, "
-    "which read_toml does not catch, instead of a ConfigError naming the file",
-)
 def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "newsbot.toml"
     path.write_bytes('[[topics]]\nname = "CSTO"\nquery = "ОДКБ"\n'.encode("cp1251"))
@@ -400,12 +389,6 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
         load_settings(path, {})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="BUG: parse_duration passes huge or infinite values to timedelta, whose OverflowError is "
-    "not caught by parse_value, so NEWSBOT_FETCH_TIMEOUT=99999999999d crashes instead of a ConfigError",
-)
 @pytest.mark.parametrize(
     ("toml", "environ"),
     [
@@ -416,7 +399,7 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
 def test_an_out_of_range_duration_is_a_config_error(
     tmp_path: Path, toml: str, environ: dict[str, str]
 ) -> None:
-    with pytest.raises(ConfigError, match="timeout"):
+    with pytest.raises(ConfigError, match="(?i)timeout"):
         load(tmp_path, toml, environ)
 
 
