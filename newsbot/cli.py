@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
-from core.query import QuerySyntaxError
-from core.watchlist import compile_watchlist, expansions
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import ConsoleChannel, clean, highlight
 from core.models import Alert, ArticleText, Destination, OutletKind, OutletSpec, Platform, Topic
 from core.polling import PollReport, poll_outlets
+from core.query import QuerySyntaxError
+from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, utc_now
 from newsbot.runtime import Runtime, deliver_all_due

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from core.entities import BUILTIN_TOPICS
-
 from core.models import OutletKind, OutletSpec, Topic
 
 

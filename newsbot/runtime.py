@@ -44,7 +44,9 @@ async def deliver_all_due(app: App) -> int:
 class Runtime:
     """Runs polling and delivery on a schedule until asked to stop (SIGINT, SIGTERM or `stop()`)."""
 
-    def __init__(self, app: App, poll_tick: timedelta = POLL_TICK, delivery_tick: timedelta = DELIVERY_TICK) -> None:
+    def __init__(
+        self, app: App, poll_tick: timedelta = POLL_TICK, delivery_tick: timedelta = DELIVERY_TICK
+    ) -> None:
         self._app = app
         self._poll_tick = poll_tick
         self._delivery_tick = delivery_tick

@@ -147,7 +147,11 @@ def list_of(item: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, ...]]:
     def parse(value: Any) -> tuple[Any, ...]:
         if isinstance(value, str):
             text = value.strip()
-            value = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",") if p.strip()]
+            value = (
+                json.loads(text)
+                if text.startswith("[")
+                else [p.strip() for p in text.split(",") if p.strip()]
+            )
         if not isinstance(value, list):
             raise ValueError("expected a list")
         return tuple(item(v) for v in value)
@@ -159,7 +163,9 @@ def positive(parser: Callable[[Any], int], upper: int | None = None) -> Callable
     def parse(value: Any) -> int:
         number = parser(value)
         if number <= 0 or (upper is not None and number > upper):
-            raise ValueError(f"expected a whole number from 1 to {upper}" if upper else "expected a positive number")
+            raise ValueError(
+                f"expected a whole number from 1 to {upper}" if upper else "expected a positive number"
+            )
         return number
 
     return parse

@@ -165,7 +165,7 @@ class SqlPollTransaction:
 
     async def _topic_ids(self) -> dict[str, int]:
         result = await self._connection.execute(select(topics.c.name, topics.c.id))
-        return {name: topic_id for name, topic_id in result}
+        return dict(result.all())
 
     async def _subscribers_by_topic(self) -> dict[int, list[int]]:
         statement = (
@@ -174,7 +174,7 @@ class SqlPollTransaction:
             .where(destinations.c.enabled.is_(True))
         )
         by_topic: dict[int, list[int]] = {}
-        for topic_id, destination_id in (await self._connection.execute(statement)):
+        for topic_id, destination_id in await self._connection.execute(statement):
             by_topic.setdefault(topic_id, []).append(destination_id)
         return by_topic
 

@@ -20,10 +20,7 @@ class SqlCatalog:
     async def sync_topics(self, wanted: Sequence[Topic], now: datetime) -> None:
         """Make the configured topics exist with their current query and aliases."""
         async with self._engine.begin() as connection:
-            existing = {
-                name: topic_id
-                for name, topic_id in (await connection.execute(select(topics.c.name, topics.c.id)))
-            }
+            existing = dict((await connection.execute(select(topics.c.name, topics.c.id))).all())
             for topic in wanted:
                 values = {"query": topic.query, "aliases": list(topic.aliases)}
                 if topic.name in existing:

@@ -117,7 +117,7 @@ class SqlOutbox:
             .where(subscriptions.c.destination_id.in_(destination_ids))
         )
         wanted: dict[int, set[str]] = {}
-        for destination_id, name in (await connection.execute(statement)):
+        for destination_id, name in await connection.execute(statement):
             wanted.setdefault(destination_id, set()).add(name)
         return wanted
 

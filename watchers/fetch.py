@@ -130,7 +130,9 @@ class Fetcher:
         except aiohttp.ClientConnectorError as error:
             if isinstance(error.os_error, RefusedAddress):
                 return FetchError(f"refused: {error.os_error}")
-            return FetchError(f"cannot connect to {error.host}:{error.port}: {connection_problem(error.os_error)}")
+            return FetchError(
+                f"cannot connect to {error.host}:{error.port}: {connection_problem(error.os_error)}"
+            )
         except TimeoutError:
             return FetchError(f"no complete answer within {self.policy.timeout.total_seconds():g} s")
         except aiohttp.InvalidURL:

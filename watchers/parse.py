@@ -128,9 +128,12 @@ def page_text(body: bytes) -> FeedItem:
         document = lxml.html.fromstring(body)
     except (ParserError, ValueError):
         return FeedItem(title="", summary="")
-    for unwanted in document.xpath("//script|//style|//noscript"):
-        unwanted.drop_tree()
+    for unwanted in document.iter("script", "style", "noscript"):
+        # Their code is not text; the text after them is. (lxml-stubs predate keep_tail, lxml 4.4.)
+        unwanted.clear(keep_tail=True)  # type: ignore[call-arg]
     title = plain_text(document.findtext(".//title") or "")
     body_element = document.find(".//body")
-    text = "".join(str(piece) for piece in (body_element if body_element is not None else document).itertext())
+    text = "".join(
+        str(piece) for piece in (body_element if body_element is not None else document).itertext()
+    )
     return FeedItem(title=title, summary=WHITESPACE.sub(" ", text).strip())

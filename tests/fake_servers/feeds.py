@@ -99,4 +99,6 @@ class FeedServer:
             headers["ETag"] = route.etag
             if request.headers.get("If-None-Match") == route.etag:
                 return web.Response(status=304, headers=headers)
-        return web.Response(status=route.status, body=route.body, content_type=route.content_type, headers=headers)
+        return web.Response(
+            status=route.status, body=route.body, content_type=route.content_type, headers=headers
+        )

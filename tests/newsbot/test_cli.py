@@ -97,13 +97,17 @@ async def test_poll_once_prints_matches_once(server: FeedServer, tmp_path: Path)
     assert article_count(tmp_path) == 4
 
 
-async def test_broken_outlets_get_one_line_each_and_the_rest_is_polled(server: FeedServer, tmp_path: Path) -> None:
+async def test_broken_outlets_get_one_line_each_and_the_rest_is_polled(
+    server: FeedServer, tmp_path: Path
+) -> None:
     config = write_config(
         tmp_path,
         {
             "Down": "http://127.0.0.1:9/feed",
             "Failing": server.serve("/500", Route(b"boom", status=500)),
-            "Page": server.serve("/page", Route(b"<html><body>not a feed</body></html>", content_type="text/html")),
+            "Page": server.serve(
+                "/page", Route(b"<html><body>not a feed</body></html>", content_type="text/html")
+            ),
             "Good": server.serve("/feed", Route(rss([news_entry(1, "SCO summit opens")]))),
         },
     )
@@ -119,10 +123,15 @@ async def test_broken_outlets_get_one_line_each_and_the_rest_is_polled(server: F
 
 async def test_outlets_add_check_and_list(server: FeedServer, tmp_path: Path) -> None:
     config = write_config(tmp_path, {})
-    feed_url = server.serve("/feed", Route(rss([news_entry(1, "One"), news_entry(2, "Two")], title="Kazakh wire")))
+    feed_url = server.serve(
+        "/feed", Route(rss([news_entry(1, "One"), news_entry(2, "Two")], title="Kazakh wire"))
+    )
 
     checked = await newsbot(tmp_path, "outlets", "check", feed_url, "--config", str(config))
-    assert (checked.status, checked.stdout) == (0, "feed: 2 items, title 'Kazakh wire' (read with fastfeedparser)\n")
+    assert (checked.status, checked.stdout) == (
+        0,
+        "feed: 2 items, title 'Kazakh wire' (read with fastfeedparser)\n",
+    )
 
     added = await newsbot(tmp_path, "outlets", "add", feed_url, "--config", str(config))
     assert added.status == 0
@@ -138,14 +147,24 @@ async def test_outlets_add_check_and_list(server: FeedServer, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
-        (("outlets", "check", "file:///etc/passwd"), 1, "refused: only http and https URLs can be fetched, not 'file'"),
-        (("outlets", "check", "http://169.254.169.254/latest"), 1, "refused: 169.254.169.254 is a private or reserved address"),
+        (
+            ("outlets", "check", "file:///etc/passwd"),
+            1,
+            "refused: only http and https URLs can be fetched, not 'file'",
+        ),
+        (
+            ("outlets", "check", "http://169.254.169.254/latest"),
+            1,
+            "refused: 169.254.169.254 is a private or reserved address",
+        ),
         (("poll",), 1, "poll needs --once"),
         (("frobnicate",), 2, "invalid choice: 'frobnicate'"),
         (("topics", "list", "--config", "missing.toml"), 2, "config file missing.toml does not exist"),
     ],
 )
-async def test_bad_input_is_one_clear_line(tmp_path: Path, args: tuple[str, ...], status: int, message: str) -> None:
+async def test_bad_input_is_one_clear_line(
+    tmp_path: Path, args: tuple[str, ...], status: int, message: str
+) -> None:
     result = await newsbot(tmp_path, *args)
     assert result.status == status
     assert len(result.stderr.splitlines()) == 1
@@ -170,7 +189,9 @@ async def test_a_bad_config_key_exits_2_naming_it(tmp_path: Path) -> None:
         (("CSTO", "--text", "Headline\nЛидеры ОДКБ встретились"), 0, "match: ОДКБ (in body)"),
     ],
 )
-async def test_topics_test_exit_codes(tmp_path: Path, args: tuple[str, ...], status: int, expected: str) -> None:
+async def test_topics_test_exit_codes(
+    tmp_path: Path, args: tuple[str, ...], status: int, expected: str
+) -> None:
     result = await newsbot(tmp_path, "topics", "test", *args)
     assert result.status == status
     assert expected in result.stdout
@@ -179,7 +200,9 @@ async def test_topics_test_exit_codes(tmp_path: Path, args: tuple[str, ...], sta
 async def test_topics_test_reports_the_error_position(tmp_path: Path) -> None:
     result = await newsbot(tmp_path, "topics", "test", "(SCO OR", "--text", "SCO")
     assert (result.status, result.stdout) == (2, "")
-    assert result.stderr == "newsbot: expected a word, phrase or '(', found the end of the query at position 7\n"
+    assert (
+        result.stderr == "newsbot: expected a word, phrase or '(', found the end of the query at position 7\n"
+    )
 
 
 async def test_topics_test_on_a_feed_url(server: FeedServer, tmp_path: Path) -> None:

@@ -47,7 +47,9 @@ async def test_runtime_alerts_new_matches_on_the_console(tmp_path: Path) -> None
         async with open_app(settings, console) as app:
             (baseline,) = await poll_due_outlets(app, datetime.now(UTC))
             assert baseline.is_baseline
-            server.serve("/feed", Route(rss([news_entry(2, "CSTO exercise starts"), news_entry(1, "Old CSTO story")])))
+            server.serve(
+                "/feed", Route(rss([news_entry(2, "CSTO exercise starts"), news_entry(1, "Old CSTO story")]))
+            )
 
             runtime = Runtime(app, poll_tick=timedelta(seconds=0.2), delivery_tick=timedelta(seconds=0.1))
             running = asyncio.create_task(runtime.run())

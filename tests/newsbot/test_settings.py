@@ -399,7 +399,7 @@ def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> Non
 def test_an_out_of_range_duration_is_a_config_error(
     tmp_path: Path, toml: str, environ: dict[str, str]
 ) -> None:
-    with pytest.raises(ConfigError, match="(?i)timeout"):
+    with pytest.raises(ConfigError, match=r"(?i)timeout"):
         load(tmp_path, toml, environ)
 
 

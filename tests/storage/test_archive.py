@@ -83,10 +83,14 @@ async def test_articles_are_archived_once_by_any_identity(engine: AsyncEngine) -
 async def test_a_failed_poll_transaction_keeps_nothing(engine: AsyncEngine) -> None:
     archive = SqlArchive(engine)
     outlet = await new_outlet(archive)
-    with pytest.raises(RuntimeError):
+
+    async def crash_between_archive_and_outbox() -> None:
         async with archive.poll_transaction() as tx:
             await tx.add_unseen_articles(outlet, [item(1)], NOW)
-            raise RuntimeError("crash between archive and outbox")
+            raise RuntimeError("crash")
+
+    with pytest.raises(RuntimeError):
+        await crash_between_archive_and_outbox()
     assert await archive.count_articles() == 0
 
 
@@ -124,7 +128,9 @@ async def subscribed_setup(engine: AsyncEngine) -> tuple[SqlArchive, SqlCatalog,
     return archive, catalog, await new_outlet(archive), [chat.id, channel.id, console.id]
 
 
-async def queue(archive: SqlArchive, outlet: Outlet, number: int, *matches: TopicMatch, alert: bool = True) -> int:
+async def queue(
+    archive: SqlArchive, outlet: Outlet, number: int, *matches: TopicMatch, alert: bool = True
+) -> int:
     async with archive.poll_transaction() as tx:
         (article,) = await tx.add_unseen_articles(outlet, [item(number)], NOW)
         return await tx.add_matches([ArticleMatches(article, matches)], alert=alert, now=NOW)
@@ -139,7 +145,7 @@ async def test_matches_queue_one_alert_per_subscribed_destination(engine: AsyncE
 
 
 async def test_disabled_destinations_get_no_alerts(engine: AsyncEngine) -> None:
-    archive, catalog, outlet, (chat, _channel, console) = await subscribed_setup(engine)
+    archive, catalog, outlet, (_chat, _channel, console) = await subscribed_setup(engine)
     await catalog.set_enabled(console, False)
     assert await queue(archive, outlet, 1, CSTO_MATCH) == 1
 
@@ -179,6 +185,8 @@ async def test_concurrent_claims_never_share_an_alert(engine: AsyncEngine) -> No
         await queue(archive, outlet, number, CSTO_MATCH)
     outbox = SqlOutbox(engine)
     platforms = [Platform.TELEGRAM, Platform.CONSOLE]
-    batches = await asyncio.gather(*(outbox.claim_due(NOW, platforms, 7, timedelta(minutes=1)) for _ in range(12)))
+    batches = await asyncio.gather(
+        *(outbox.claim_due(NOW, platforms, 7, timedelta(minutes=1)) for _ in range(12))
+    )
     claimed = [alert.id for batch in batches for alert in batch]
     assert len(claimed) == len(set(claimed)) == 60

@@ -40,7 +40,9 @@ def test_refuses_non_public_targets(url: str) -> None:
     assert refusal_reason(url, allow_private_networks=False) is not None
 
 
-@pytest.mark.parametrize("url", ["https://rus.azattyq.org/api/feed", "http://93.184.215.14/feed", "https://[2606:4700::1]/"])
+@pytest.mark.parametrize(
+    "url", ["https://rus.azattyq.org/api/feed", "http://93.184.215.14/feed", "https://[2606:4700::1]/"]
+)
 def test_allows_public_targets(url: str) -> None:
     assert refusal_reason(url, allow_private_networks=False) is None
 
@@ -52,7 +54,13 @@ def test_loopback_only_when_explicitly_allowed() -> None:
 
 @pytest.mark.parametrize(
     ("host", "expected"),
-    [("127.1", "127.0.0.1"), ("2130706433", "127.0.0.1"), ("0x7f.1", "127.0.0.1"), ("[::1]", "::1"), ("example.org", None)],
+    [
+        ("127.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("[::1]", "::1"),
+        ("example.org", None),
+    ],
 )
 def test_literal_addresses_in_every_form(host: str, expected: str | None) -> None:
     found = literal_address(host)

@@ -42,7 +42,11 @@ def test_atom_text_is_plain_and_dated() -> None:
 
 def test_json_feed() -> None:
     (entry,) = parsed(JSON_FEED).items
-    assert (entry.title, entry.summary, entry.url) == ("JICA loan", "JICA signs a loan.", "https://example.org/j/7")
+    assert (entry.title, entry.summary, entry.url) == (
+        "JICA loan",
+        "JICA signs a loan.",
+        "https://example.org/j/7",
+    )
     assert entry.published == datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 
 
