@@ -314,6 +314,11 @@ def execute(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    except ConnectionError as error:
+        # Outlets' network errors are values; one that escapes is the database being unreachable.
+        log.debug("database unreachable", exc_info=True)
+        print(f"newsbot: cannot reach the database: {error.strerror or error}", file=sys.stderr)
+        return 1
     except OSError as error:
         log.debug("system error", exc_info=True)
         print(f"newsbot: {error.strerror or error}", file=sys.stderr)

@@ -28,10 +28,10 @@ class Completed:
         return [json.loads(line) for line in self.stdout.splitlines()]
 
 
-async def newsbot(cwd: Path, *args: str) -> Completed:
+async def newsbot(cwd: Path, *args: str, **settings: str) -> Completed:
     """Run the CLI in a child process without blocking the loop that serves the fake outlets."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    environment["PYTHONPATH"] = str(REPO)
+    environment.update(settings, PYTHONPATH=str(REPO))
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "newsbot", *args, cwd=cwd, env=environment,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -213,3 +213,12 @@ async def test_topics_test_on_a_feed_url(server: FeedServer, tmp_path: Path) -> 
     assert result.stdout.splitlines()[0].startswith("topic CSTO: CSTO OR ОДКБ OR ҰҚШҰ OR")
     assert "match: CSTO (in title) — CSTO drills" in result.stdout.splitlines()
     assert "Weather" not in result.stdout
+
+
+async def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    result = await newsbot(
+        tmp_path, "outlets", "list", NEWSBOT_STORAGE_URL="postgresql+asyncpg://127.0.0.1:9/newsbot"
+    )
+    assert result.status == 1
+    assert result.stderr.startswith("newsbot: cannot reach the database:")
+    assert len(result.stderr.splitlines()) == 1
