@@ -60,24 +60,15 @@ class Runtime:
         scheduler = AsyncIOScheduler(timezone=UTC)
         first = datetime.now(UTC)
         # max_instances=1 and coalesce: a slow cycle delays the next one instead of piling up.
-        scheduler.add_job(
-            self._poll,
-            "interval",
-            seconds=self._poll_tick.total_seconds(),
-            next_run_time=first,
-            max_instances=1,
-            coalesce=True,
-            id="poll",
-        )
-        scheduler.add_job(
-            self._deliver,
-            "interval",
-            seconds=self._delivery_tick.total_seconds(),
-            next_run_time=first,
-            max_instances=1,
-            coalesce=True,
-            id="deliver",
-        )
+        for job, tick in ((self._poll, self._poll_tick), (self._deliver, self._delivery_tick)):
+            scheduler.add_job(
+                job,
+                "interval",
+                seconds=tick.total_seconds(),
+                next_run_time=first,
+                max_instances=1,
+                coalesce=True,
+            )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.stop)
