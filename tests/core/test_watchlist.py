@@ -1,0 +1,219 @@
+"""The watchlist: which topics fire on which texts, with the words and highlights they report."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.entities import BUILTIN_TOPICS
+from core.models import ArticleText, Topic
+from core.query import QuerySyntaxError
+from core.watchlist import compile_watchlist, expansions, explain
+
+BUILTIN = compile_watchlist(BUILTIN_TOPICS)
+
+
+def topics_of(text: str, body: str = "") -> set[str]:
+    return {match.topic for match in BUILTIN.match(ArticleText(text, body))}
+
+
+@pytest.mark.parametrize(
+    ("topic", "text"),
+    [
+        ("SCO", "SCO summit opens in Astana"),
+        ("SCO", "Саммит ШОС в Астане"),
+        ("SCO", "ШЫҰ саммиті"),
+        ("SCO", "the SCO's secretary-general"),
+        ("SCO", "Shanghai Cooperation Organisation summit"),
+        ("SCO", "the Shanghai Cooperation Organization"),
+        ("SCO", "саммит Шанхайской организации сотрудничества"),
+        ("SCO", "Шанхайская организация сотрудничества"),
+        ("CSTO", "ОДКБ провела учения"),
+        ("CSTO", "CSTO drills"),
+        ("CSTO", "ҰҚШҰ"),
+        ("CSTO", "the Collective Security Treaty Organization said"),
+        ("CSTO", "Организация Договора о коллективной безопасности"),
+        ("CSTO", "генсек Организации Договора о коллективной безопасности"),
+        ("JICA", "JICA grant for Almaty"),
+        ("JICA", "ДЖАЙКА выделит"),
+        ("JICA", "Japan International Cooperation Agency"),
+        ("JICA", "Японское агентство международного сотрудничества"),
+        ("Tasmagambetov", "Тасмагамбетов назначен"),
+        ("Tasmagambetov", "Imangali Tasmagambetov said"),
+        ("Tokayev", "Tokayev signed"),
+        ("Tokayev", "Токаев подписал"),
+        ("Tokayev", "Тоқаевтың жарлығы"),
+    ],
+)
+def test_builtin_topics_fire(topic: str, text: str) -> None:
+    assert topic in topics_of(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Scotland votes",
+        "a night at the disco",
+        "SCOTUS rules",
+        "see https://example.com/sco/news for more",
+        "the sco was lowercase",
+        "Шос",  # not all caps
+    ],
+)
+def test_sco_never_fires_on_look_alikes(text: str) -> None:
+    assert "SCO" not in topics_of(text)
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "term"),
+    [
+        ("Tasmagambetov", "Встреча с Тасмагамбетова", "Тасмагамбетова"),
+        ("Tasmagambetov", "письмо Тасмагамбетову", "Тасмагамбетову"),
+        ("Tasmagambetov", "Тасмағамбетов сказал", "Тасмағамбетов"),
+        ("Tasmagambetov", "Imangali Tasmagambetov said", "Tasmagambetov"),
+        ("Tasmagambetov", "с Тасмагамбетовым", "Тасмагамбетовым"),
+        ("Tasmagambetov", "о Тасмагамбетове", "Тасмагамбетове"),
+        ("Tokayev", "Tokaev met", "Tokaev"),
+        ("Tokayev", "Tokaiev met", "Tokaiev"),
+        ("Tokayev", "Токаев заявил", "Токаев"),
+        ("Tokayev", "Тоқаевтың сөзі", "Тоқаевтың"),
+        ("Токаев", "President Tokayev", "Tokayev"),
+        ("Тасмагамбетов*", "Тасмагамбетовская улица", "Тасмагамбетовская"),
+        ("все", "Всё хорошо", "Всё"),
+        ("Токаев", "Тока\u00adева встретили", "Тока\u00adева"),
+        ("Токаев", "Тoкаев (a Latin o)", "Тoкаев"),
+        ("SCO", "«SCO» — summit", "SCO"),
+        ('"Shanghai Cooperation Organisation"', "Shanghai  Cooperation,\nOrganisation", None),
+        ("COVID-19", "COVID 19 cases", "COVID 19"),
+    ],
+)
+def test_query_fires_with_original_words(query: str, text: str, term: str | None) -> None:
+    match = explain(query, ArticleText(text))
+    assert match is not None
+    if term is not None:
+        assert match.terms == (term,)
+    for start, end in match.snippet.highlights:
+        assert match.snippet.text[start:end] in match.terms
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("Tokayev", "Tokayevsky Prospekt"),
+        ("Tokayev", "Токаевская улица"),
+        ("SCO", "Scotland"),
+        ("sco", "Scotland"),
+        ("Тасмагамбетов*", "Атасмагамбетов"),
+        ("ОДКБ", "одкб"),
+        ('"Shanghai Cooperation"', "Shanghai and Cooperation"),
+        ("казах", "казахский"),
+    ],
+)
+def test_query_does_not_fire(query: str, text: str) -> None:
+    assert explain(query, ArticleText(text)) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "article", "fires"),
+    [
+        ("Tokayev -sport", ArticleText("Tokayev visits"), True),
+        ("Tokayev -sport", ArticleText("Tokayev at sport event"), False),
+        ("Tokayev NOT sport", ArticleText("Tokayev", "sport news"), False),
+        ("NOT sport", ArticleText("politics"), True),
+        ("NOT sport", ArticleText("sport"), False),
+        ("title:Tokayev", ArticleText("news", "Tokayev spoke"), False),
+        ("title:Tokayev", ArticleText("Tokayev spoke"), True),
+        ("body:Tokayev", ArticleText("Tokayev spoke"), False),
+        ("body:Tokayev", ArticleText("news", "Tokayev spoke"), True),
+        ("title:(SCO OR CSTO) summit", ArticleText("CSTO", "summit"), True),
+        ("title:(SCO OR CSTO) summit", ArticleText("summit", "CSTO"), False),
+        ("source:Reuters Tokayev", ArticleText("Tokayev", source="Reuters World"), True),
+        ("source:Reuters Tokayev", ArticleText("Tokayev", source="TASS"), False),
+        ('source:"Times of Central Asia"', ArticleText("x", source="The Times of Central Asia"), True),
+        ("lang:ru Tokayev", ArticleText("Tokayev", lang="ru-RU"), True),
+        ("lang:ru Tokayev", ArticleText("Tokayev", lang="kk"), False),
+        ("lang:ru", ArticleText("anything", lang="ru"), True),
+        ("lang:ru", ArticleText("anything", lang="rus"), False),
+        ("Tokayev AND SCO", ArticleText("Tokayev", "at the SCO"), True),
+        ("Tokayev SCO", ArticleText("Tokayev", "at the sco"), False),
+        ("(Tokayev OR Putin) (SCO OR CSTO)", ArticleText("Putin at CSTO"), True),
+    ],
+)
+def test_boolean_logic_and_scopes(query: str, article: ArticleText, fires: bool) -> None:
+    assert (explain(query, article) is not None) is fires
+
+
+def test_terms_field_and_snippet() -> None:
+    body = "x " * 150 + "Встреча Тасмагамбетова и Токаева. " + "y " * 150
+    match = explain("Tasmagambetov OR Tokayev", ArticleText("Новости", body))
+    assert match is not None
+    assert match.field == "body"
+    assert match.terms == ("Тасмагамбетова", "Токаева")
+    assert len(match.snippet.text) <= 2 * 100 + len("Тасмагамбетова")
+    marked = [match.snippet.text[start:end] for start, end in match.snippet.highlights]
+    assert marked == ["Тасмагамбетова", "Токаева"]
+
+
+def test_title_is_preferred_over_body() -> None:
+    match = explain("Tokayev", ArticleText("Tokayev arrives", "Токаев прибыл"))
+    assert match is not None
+    assert match.field == "title"
+    assert match.terms == ("Tokayev", "Токаев")
+
+
+def test_negated_terms_are_not_reported() -> None:
+    match = explain("Tokayev -sport", ArticleText("Tokayev"))
+    assert match is not None
+    assert match.terms == ("Tokayev",)
+
+
+def test_highlight_maps_into_original_after_irregular_characters() -> None:
+    title = "Straße ﬁnance: Тасмагам\u00adбетова met"
+    match = explain("Tasmagambetov", ArticleText(title))
+    assert match is not None
+    ((start, end),) = match.snippet.highlights
+    assert match.snippet.text[start:end] == "Тасмагам\u00adбетова"
+
+
+def test_aliases_are_or_ed_with_the_query() -> None:
+    watchlist = compile_watchlist([Topic("Akorda", "Akorda", aliases=("Ак Орда", "Aqorda"))])
+    assert watchlist.match(ArticleText("в Ак Орде")) == ()  # a phrase alias is literal
+    assert watchlist.match(ArticleText("в Ак Орда"))[0].terms == ("Ак Орда",)
+    assert watchlist.match(ArticleText("Aqorda said"))[0].terms == ("Aqorda",)
+
+
+def test_bad_query_names_the_topic() -> None:
+    with pytest.raises(QuerySyntaxError) as raised:
+        compile_watchlist([Topic("ok", "SCO"), Topic("Broken", "(CSTO OR ОДКБ")])
+    assert raised.value.topic == "Broken"
+    assert raised.value.position == 13
+    assert "Broken" in str(raised.value)
+
+
+def test_watchlist_keeps_topics_and_empty_watchlist_matches_nothing() -> None:
+    assert compile_watchlist(BUILTIN_TOPICS).topics == BUILTIN_TOPICS
+    assert compile_watchlist([]).match(ArticleText("SCO")) == ()
+
+
+def test_builtin_topic_names() -> None:
+    assert [topic.name for topic in BUILTIN_TOPICS] == [
+        "Tasmagambetov",
+        "Tokayev",
+        "SCO",
+        "CSTO",
+        "JICA",
+    ]
+
+
+def test_expansions_list_name_spellings() -> None:
+    found = expansions('Tokayev OR SCO OR "Shanghai Cooperation" OR Тасмагамбетов*')
+    assert "токаевтын" in found["Tokayev"]
+    assert "tokaev" in found["Tokayev"]
+    assert found["SCO"] == ("SCO",)
+    assert found["Shanghai"] == ("shanghai",)
+    assert found["Тасмагамбетов*"] == ("тасмагамбетов*",)
+
+
+def test_pathological_text_is_linear() -> None:
+    watchlist = compile_watchlist([Topic("a", "a OR aaa* OR b")])
+    assert watchlist.match(ArticleText("a" * 200_000))[0].terms == ("a" * 200_000,)
+    assert watchlist.match(ArticleText("a " * 100_000))[0].terms == ("a",)
