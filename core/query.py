@@ -238,7 +238,7 @@ def _scoped(expr: Expr, scope: Scope) -> Expr:
         if expr.scope is not None:
             return expr
         if scope is Scope.LANG:
-            return Lang(expr.term.key.replace(" ", "-"))
+            return Lang("-".join(fold(expr.term.text.rstrip("*")).split()))
         return Match(expr.term, scope)
     if isinstance(expr, Lang):
         return expr

@@ -325,23 +325,32 @@ def _phrase_spans(parts: tuple[int, ...], hits: Hits, text: str) -> list[Span]:
 
 def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], values: Mapping[str, str]) -> TopicMatch:
     """The words that fired (as written in the article) and a snippet of the first field."""
-    spans_by_field: dict[str, list[Span]] = {}
+    terms: dict[str, None] = {}
+    first: tuple[str, list[Span]] | None = None
     for field, scan in scans.items():
         hits = scan.hits
-        spans = [span for term in topic.positives[field] if term in hits for span in hits[term]]
-        if spans:
-            if scan.folded.folded_starts:
-                spans = [scan.folded.original_span(*span) for span in spans]
-            spans_by_field[field] = sorted(set(spans)) if len(spans) > 1 else spans
-    terms = tuple(
-        dict.fromkeys(
-            values[field][start:end] for field, spans in spans_by_field.items() for start, end in spans
-        )
-    )
-    if not spans_by_field:
+        if not hits:
+            continue
+        spans: list[Span] = []
+        for term in topic.positives[field]:
+            found = hits.get(term)
+            if found is not None:
+                spans += found
+        if not spans:
+            continue
+        if scan.folded.folded_starts:
+            spans = [scan.folded.original_span(*span) for span in spans]
+        if len(spans) > 1:
+            spans = sorted(set(spans))
+        value = values[field]
+        for start, end in spans:
+            terms[value[start:end]] = None
+        if first is None:
+            first = (field, spans)
+    if first is None:
         return TopicMatch(topic.topic.name, (), "title", snippet_around(values["title"], None))
-    field, spans = next(iter(spans_by_field.items()))
-    return TopicMatch(topic.topic.name, terms, field, snippet_around(values[field], spans[0], spans))
+    field, spans = first
+    return TopicMatch(topic.topic.name, tuple(terms), field, snippet_around(values[field], spans[0], spans))
 
 
 def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:

@@ -68,6 +68,8 @@ def test_scope_applies_to_group_and_inner_scope_wins() -> None:
 
 def test_lang_scope_becomes_language_check() -> None:
     assert parse_query("lang:ru") == Lang("ru")
+    assert parse_query("lang:RU") == Lang("ru")
+    assert parse_query("lang:ru-RU") == Lang("ru-ru")
     assert parse_query("lang:(ru OR kk)") == Any((Lang("ru"), Lang("kk")))
 
 
