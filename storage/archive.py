@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from storage.tables import articles, destinations, matches, outbox, outlets, sub
 
 # SQLite allows 32,766 bound parameters per statement; a few hundred rows stay well inside it.
 ROWS_PER_STATEMENT = 500
+MAX_KEY_BYTES = 1024
+MAX_URL_CHARACTERS = 2048
 
 
 def outlet_from_row(row: RowMapping) -> Outlet:
@@ -61,13 +64,20 @@ def article_from_row(row: RowMapping, outlet_name: str) -> Article:
     )
 
 
+def bounded_key(key: str) -> str:
+    """A key short enough for a unique index (PostgreSQL's B-tree rows end near 2,700 bytes)."""
+    if len(key.encode()) <= MAX_KEY_BYTES:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
 def unique_items(items: Sequence[FeedItem]) -> list[tuple[str, str | None, FeedItem]]:
     """Items with their keys, dropping repeats inside one document (same GUID or same link)."""
     seen: set[str] = set()
     kept: list[tuple[str, str | None, FeedItem]] = []
     for item in items:
-        key = article_key(item)
-        link = canonical_url(item.url) if item.url else None
+        key = bounded_key(article_key(item))
+        link = bounded_key(canonical_url(item.url)) if item.url else None
         if key in seen or (link is not None and link in seen):
             continue
         seen.update(k for k in (key, link) if k is not None)
@@ -90,10 +100,10 @@ class SqlPollTransaction:
                 "outlet_id": outlet.id,
                 "guid": key,
                 "canonical_url": link,
-                "url": item.url,
+                "url": item.url if item.url is None or len(item.url) <= MAX_URL_CHARACTERS else None,
                 "title": item.title,
                 "summary": item.summary,
-                "language": item.language,
+                "language": item.language[:35] if item.language else None,
                 "published_at": item.published,
                 "first_seen_at": now,
             }

@@ -190,3 +190,11 @@ async def test_concurrent_claims_never_share_an_alert(engine: AsyncEngine) -> No
     )
     claimed = [alert.id for batch in batches for alert in batch]
     assert len(claimed) == len(set(claimed)) == 60
+
+
+async def test_oversized_identities_still_archive_once(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive)
+    huge = FeedItem(title="Long", url="https://example.org/" + "д" * 3000, guid="g" * 5000, language="x" * 99)
+    assert len(await archive_items(archive, outlet, [huge])) == 1
+    assert await archive_items(archive, outlet, [huge]) == []
