@@ -43,7 +43,6 @@ class App:
     catalog: SqlCatalog
     outbox: SqlOutbox
     watcher: FeedWatcher
-    fetcher: Fetcher
     watchlist: Watchlist
     channels: dict[Platform, Channel]
     console: Destination | None
@@ -109,7 +108,6 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
                 catalog=catalog,
                 outbox=SqlOutbox(engine),
                 watcher=FeedWatcher(fetcher),
-                fetcher=fetcher,
                 watchlist=watchlist,
                 channels=channels,
                 console=console,

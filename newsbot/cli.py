@@ -26,10 +26,9 @@ from newsbot.settings import ConfigError, Settings, load_settings, parse_duratio
 from newsbot.terminal import ProgressBar
 from storage.database import create_engine
 from storage.migrate import current_revision, upgrade
-from watchers.fetch import Fetcher, FetchError
+from watchers.fetch import Fetcher, FetchError, Response
 from watchers.guard import refusal_reason
-from watchers.parse import ParsedFeed, page_text, parse_feed
-from watchers.watcher import inspect_url
+from watchers.parse import ParsedFeed, ParseError, page_text, parse_feed
 
 log = logging.getLogger("newsbot")
 
@@ -129,18 +128,26 @@ async def outlets_list_command(args: argparse.Namespace, settings: Settings) -> 
     return 0
 
 
-async def describe(settings: Settings, url: str) -> ParsedFeed:
-    """The feed at `url`, or a CommandError saying why it cannot be watched."""
+async def fetch_document(settings: Settings, url: str) -> Response:
+    """The successful response at `url`, or a CommandError saying why there is none."""
     reason = refusal_reason(url, settings.fetch.allow_private_networks)
     if reason is not None:
         raise CommandError(f"refused: {reason}")
     async with Fetcher(fetch_policy(settings)) as fetcher:
-        found = await inspect_url(fetcher, url)
-    if isinstance(found, FetchError):
-        raise CommandError(f"{url}: {found.reason}")
-    if not isinstance(found, ParsedFeed):
-        raise CommandError(f"{url}: {found.reason}")
-    return found
+        response = await fetcher.get(url)
+    if isinstance(response, FetchError):
+        raise CommandError(f"{url}: {response.reason}")
+    if not response.is_ok():
+        raise CommandError(f"{url}: HTTP {response.status}")
+    return response
+
+
+async def describe(settings: Settings, url: str) -> ParsedFeed:
+    """The feed at `url`, or a CommandError saying why it cannot be watched."""
+    feed = parse_feed((await fetch_document(settings, url)).body)
+    if isinstance(feed, ParseError):
+        raise CommandError(f"{url}: {feed.reason}")
+    return feed
 
 
 async def outlets_check_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -202,15 +209,7 @@ async def topics_test_command(args: argparse.Namespace, settings: Settings) -> i
 
 async def texts_at(settings: Settings, url: str) -> list[ArticleText]:
     """The items of the feed at `url`, or the text of the page there."""
-    reason = refusal_reason(url, settings.fetch.allow_private_networks)
-    if reason is not None:
-        raise CommandError(f"refused: {reason}")
-    async with Fetcher(fetch_policy(settings)) as fetcher:
-        response = await fetcher.get(url)
-    if isinstance(response, FetchError):
-        raise CommandError(f"{url}: {response.reason}")
-    if not response.is_ok():
-        raise CommandError(f"{url}: HTTP {response.status}")
+    response = await fetch_document(settings, url)
     feed = parse_feed(response.body)
     if isinstance(feed, ParsedFeed):
         return [ArticleText(title=item.title, body=item.summary, source=feed.title) for item in feed.items]

@@ -32,11 +32,6 @@ class SqlCatalog:
                         topics.insert().values(name=topic.name, created_at=now, **values)
                     )
 
-    async def list_topics(self) -> list[Topic]:
-        async with self._engine.connect() as connection:
-            result = await connection.execute(select(topics).order_by(topics.c.name))
-            return [Topic(row["name"], row["query"], tuple(row["aliases"])) for row in result.mappings()]
-
     async def ensure_destination(
         self, platform: Platform, address: str, title: str, now: datetime
     ) -> Destination:
@@ -100,13 +95,3 @@ class SqlCatalog:
             await connection.execute(
                 delete(subscriptions).where(subscriptions.c.destination_id == destination_id)
             )
-
-    async def subscribed_topics(self, destination_id: int) -> list[str]:
-        statement = (
-            select(topics.c.name)
-            .join(subscriptions, subscriptions.c.topic_id == topics.c.id)
-            .where(subscriptions.c.destination_id == destination_id)
-            .order_by(topics.c.name)
-        )
-        async with self._engine.connect() as connection:
-            return list((await connection.execute(statement)).scalars())

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from core.models import Failed, FetchOutcome, Modified, NotModified, Outlet, Validators
 from watchers.fetch import Fetcher, FetchError
-from watchers.parse import ParsedFeed, ParseError, parse_feed
+from watchers.parse import ParseError, parse_feed
 
 
 class FeedWatcher:
@@ -34,16 +34,6 @@ class FeedWatcher:
         if isinstance(parsed, ParseError):
             return Failed(parsed.reason)
         return Modified(parsed.items, response.validators)
-
-
-async def inspect_url(fetcher: Fetcher, url: str) -> ParsedFeed | FetchError | ParseError:
-    """What `url` is right now: a parsed feed, or why it cannot be read (for `outlets check/add`)."""
-    response = await fetcher.get(url)
-    if isinstance(response, FetchError):
-        return response
-    if not response.is_ok():
-        return FetchError(f"HTTP {response.status}")
-    return await asyncio.get_running_loop().run_in_executor(None, parse_feed, response.body)
 
 
 def refreshed(old: Validators, new: Validators) -> Validators:
