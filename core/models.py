@@ -49,6 +49,20 @@ class OutletState:
     last_error: str | None = None
     consecutive_failures: int = 0
     is_baselined: bool = False
+    # Health and pace (core.scheduling): new articles per hour, exponentially weighted; None until known.
+    rate_per_hour: float | None = None
+    deactivated_at: datetime | None = None
+    deactivation_reason: str | None = None
+
+    @property
+    def is_deactivated(self) -> bool:
+        """True when too many failures in a row stopped the polling until an admin enables it again."""
+        return self.deactivated_at is not None
+
+    @property
+    def backoff_until(self) -> datetime | None:
+        """When a failing outlet will be tried again; None when it is not failing."""
+        return self.next_poll_at if self.consecutive_failures and not self.is_deactivated else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +167,21 @@ class Alert:
         return tuple(dict.fromkeys(term for match in self.matches for term in match.terms))
 
 
-# What a watcher returns: errors are values, never exceptions.
+# What a watcher returns: errors are values, never exceptions. The server's pacing hints ride along:
+# `max_age` from Cache-Control max-age (less Age) or Expires, `ttl` from RSS <ttl>, `retry_after`
+# from Retry-After on 429/503. core.scheduling never polls sooner than they ask, within caps.
 @dataclass(frozen=True, slots=True)
 class Modified:
     items: tuple[FeedItem, ...]
     validators: Validators = Validators()
+    max_age: timedelta | None = None
+    ttl: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class NotModified:
     validators: Validators = Validators()
+    max_age: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,10 @@ from core.models import (
     FetchOutcome,
     Modified,
     Outlet,
+    OutletState,
 )
 from core.ports import Archive, Watcher
-from core.scheduling import state_after_poll
+from core.scheduling import DEFAULT_POLICY, SchedulePolicy, state_after_poll
 from core.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class PollReport:
     new_articles: int = 0
     alerts_queued: int = 0
     matched: tuple[ArticleMatches, ...] = ()
+    deactivated: bool = False  # this poll's failure was one too many: the outlet is no longer polled
 
     @property
     def error(self) -> str | None:
@@ -66,10 +68,10 @@ async def poll_outlet(
     watchlist: Watchlist,
     now: datetime,
     jitter: float,
+    policy: SchedulePolicy = DEFAULT_POLICY,
 ) -> PollReport:
     """Fetch one outlet, then archive, match and queue alerts in one transaction."""
     outcome = await watcher.fetch(outlet)
-    state = state_after_poll(outlet, outcome, now, jitter)
     new_articles: list[Article] = []
     matched: tuple[ArticleMatches, ...] = ()
     queued = 0
@@ -79,19 +81,48 @@ async def poll_outlet(
             matched = match_articles(new_articles, watchlist)
             # An outlet's first read is a baseline: archived and matched, but nobody is alerted.
             queued = await tx.add_matches(matched, alert=outlet.state.is_baselined, now=now)
+        # How many articles were new sets the outlet's pace, so the state is known only now.
+        state = state_after_poll(outlet, outcome, now, jitter, len(new_articles), policy)
         await tx.save_outlet_state(outlet.id, state)
     if isinstance(outcome, Failed):
         log.info("outlet poll failed", extra={"outlet": outlet.name, "reason": outcome.reason})
-    return PollReport(outlet, outcome, len(new_articles), queued, matched)
+    deactivated = report_deactivation(outlet, state)
+    return PollReport(outlet, outcome, len(new_articles), queued, matched, deactivated)
 
 
-async def record_crash(outlet: Outlet, failure: FetchOutcome, archive: Archive, now: datetime) -> None:
-    """Back off an outlet whose poll crashed, so it is not retried on every scheduler tick."""
+def report_deactivation(outlet: Outlet, state: OutletState) -> bool:
+    """Warn the admins (the log, and the state `status` reads) when an outlet has just been deactivated."""
+    if not state.is_deactivated or outlet.state.is_deactivated:
+        return False
+    log.warning(
+        "outlet deactivated: %s (id %d): %s",
+        outlet.name,
+        outlet.id,
+        state.deactivation_reason,
+        extra={"outlet_id": outlet.id, "outlet": outlet.name, "reason": state.deactivation_reason},
+    )
+    return True
+
+
+async def record_crash(
+    outlet: Outlet,
+    failure: Failed,
+    archive: Archive,
+    now: datetime,
+    policy: SchedulePolicy = DEFAULT_POLICY,
+) -> bool:
+    """Back off an outlet whose poll crashed, so it is not retried on every scheduler tick.
+
+    Returns True when this crash deactivated the outlet.
+    """
+    state = state_after_poll(outlet, failure, now, jitter=0.0, policy=policy)
     try:
         async with archive.poll_transaction() as tx:
-            await tx.save_outlet_state(outlet.id, state_after_poll(outlet, failure, now, jitter=0.0))
+            await tx.save_outlet_state(outlet.id, state)
     except Exception:
         log.exception("outlet state not saved after a crash", extra={"outlet": outlet.name})
+        return False
+    return report_deactivation(outlet, state)
 
 
 async def poll_outlets(
@@ -103,6 +134,7 @@ async def poll_outlets(
     jitter: Callable[[], float],
     concurrency: int = 16,
     on_done: Callable[[PollReport], None] = lambda _report: None,
+    policy: SchedulePolicy = DEFAULT_POLICY,
 ) -> list[PollReport]:
     """Poll many outlets concurrently; one outlet's failure never stops the others."""
     gate = asyncio.Semaphore(concurrency)
@@ -110,12 +142,13 @@ async def poll_outlets(
     async def poll_one(outlet: Outlet) -> PollReport:
         async with gate:
             try:
-                report = await poll_outlet(outlet, watcher, archive, watchlist, now, jitter())
+                report = await poll_outlet(outlet, watcher, archive, watchlist, now, jitter(), policy)
             except Exception as error:
                 # A bug or a database hiccup for one outlet must not cost the rest of the cycle.
                 log.exception("outlet poll crashed", extra={"outlet": outlet.name})
-                report = PollReport(outlet, Failed(f"internal error: {type(error).__name__}"))
-                await record_crash(outlet, report.outcome, archive, now)
+                failure = Failed(f"internal error: {type(error).__name__}")
+                deactivated = await record_crash(outlet, failure, archive, now, policy)
+                report = PollReport(outlet, failure, deactivated=deactivated)
         on_done(report)
         return report
 

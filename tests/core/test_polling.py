@@ -130,10 +130,11 @@ async def test_not_modified_keeps_articles_and_refreshes_the_state() -> None:
     archive = archive_with_desk()
     before = OutletState(
         validators=Validators(etag='"v1"'),
-        last_success_at=NOW - timedelta(hours=1),
+        last_success_at=NOW - timedelta(hours=2),
         last_error="HTTP 503",
         consecutive_failures=2,
         is_baselined=True,
+        rate_per_hour=12.0,
     )
     outlet = archive.add_outlet("Vlast", "https://vlast.example/rss", state=before)
     watcher = FakeWatcher().script(outlet.url, NotModified(Validators(etag='"v1"')))
@@ -151,6 +152,8 @@ async def test_not_modified_keeps_articles_and_refreshes_the_state() -> None:
         last_error=None,
         consecutive_failures=0,
         is_baselined=True,
+        # Two hours (one half-life) without news halve the estimate: 6 articles an hour, polled every 5 min.
+        rate_per_hour=6.0,
     )
 
 
