@@ -46,8 +46,28 @@ def outlet_from_row(row: RowMapping) -> Outlet:
             last_error=row["last_error"],
             consecutive_failures=row["consecutive_failures"],
             is_baselined=row["is_baselined"],
+            rate_per_hour=row["rate_per_hour"],
+            deactivated_at=row["deactivated_at"],
+            deactivation_reason=row["deactivation_reason"],
         ),
     )
+
+
+def state_values(state: OutletState) -> dict[str, object]:
+    """The outlets columns that hold an OutletState."""
+    return {
+        "etag": state.validators.etag,
+        "last_modified": state.validators.last_modified,
+        "next_poll_at": state.next_poll_at,
+        "last_polled_at": state.last_polled_at,
+        "last_success_at": state.last_success_at,
+        "last_error": state.last_error,
+        "consecutive_failures": state.consecutive_failures,
+        "is_baselined": state.is_baselined,
+        "rate_per_hour": state.rate_per_hour,
+        "deactivated_at": state.deactivated_at,
+        "deactivation_reason": state.deactivation_reason,
+    }
 
 
 def article_from_row(row: RowMapping, outlet_name: str) -> Article:
@@ -190,18 +210,7 @@ class SqlPollTransaction:
 
     async def save_outlet_state(self, outlet_id: int, state: OutletState) -> None:
         await self._connection.execute(
-            update(outlets)
-            .where(outlets.c.id == outlet_id)
-            .values(
-                etag=state.validators.etag,
-                last_modified=state.validators.last_modified,
-                next_poll_at=state.next_poll_at,
-                last_polled_at=state.last_polled_at,
-                last_success_at=state.last_success_at,
-                last_error=state.last_error,
-                consecutive_failures=state.consecutive_failures,
-                is_baselined=state.is_baselined,
-            )
+            update(outlets).where(outlets.c.id == outlet_id).values(state_values(state))
         )
 
 
@@ -238,17 +247,25 @@ class SqlArchive:
         return outlet_from_row(row) if row is not None else None
 
     async def list_outlets(self, *, enabled_only: bool = False) -> list[Outlet]:
+        """All outlets by name; `enabled_only` leaves out those disabled or deactivated."""
         statement = select(outlets).order_by(outlets.c.name)
         if enabled_only:
-            statement = statement.where(outlets.c.enabled.is_(True))
+            statement = statement.where(outlets.c.enabled.is_(True), outlets.c.deactivated_at.is_(None))
         async with self._engine.connect() as connection:
             result = await connection.execute(statement)
             return [outlet_from_row(row) for row in result.mappings()]
 
+    async def enable_outlet(self, outlet_id: int, state: OutletState) -> None:
+        """Poll an outlet again (after deactivation), from `state` (core.scheduling.reactivated)."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(outlets).where(outlets.c.id == outlet_id).values(enabled=True, **state_values(state))
+            )
+
     async def due_outlets(self, now: datetime) -> list[Outlet]:
         statement = (
             select(outlets)
-            .where(outlets.c.enabled.is_(True))
+            .where(outlets.c.enabled.is_(True), outlets.c.deactivated_at.is_(None))
             .where(or_(outlets.c.next_poll_at.is_(None), outlets.c.next_poll_at <= now))
             .order_by(outlets.c.next_poll_at)
         )

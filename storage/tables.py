@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -71,6 +72,10 @@ outlets = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("is_baselined", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Health and pace (core.scheduling); a deactivated outlet is not polled until enabled again.
+    Column("rate_per_hour", Float),
+    Column("deactivated_at", UtcDateTime),
+    Column("deactivation_reason", Text),
 )
 
 articles = Table(

@@ -6,6 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import (
@@ -20,10 +23,12 @@ from core.models import (
     TopicMatch,
     Validators,
 )
+from core.scheduling import reactivated
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
+from storage.tables import metadata
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CSTO_MATCH = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO summit", ((0, 4),)))
@@ -54,7 +59,16 @@ async def archive_items(archive: SqlArchive, outlet: Outlet, items: list[FeedIte
 
 async def test_migrations_reach_head_and_are_idempotent(engine: AsyncEngine) -> None:
     await upgrade(engine)
-    assert await current_revision(engine) == head_revision() == "0001"
+    assert await current_revision(engine) == head_revision() == "0003_outlet_health"
+
+
+async def test_migrations_build_the_schema_the_tables_describe(engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[object]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
 
 
 async def test_outlet_names_and_urls_are_unique(engine: AsyncEngine) -> None:
@@ -112,6 +126,58 @@ async def test_outlet_state_round_trips_with_aware_times(engine: AsyncEngine) ->
     assert stored.state == state
     assert await archive.due_outlets(NOW) == []
     assert [o.id for o in await archive.due_outlets(NOW + timedelta(minutes=5))] == [outlet.id]
+
+
+HEALTHY = OutletState(
+    validators=Validators('"abc"'),
+    next_poll_at=NOW + timedelta(minutes=10),
+    last_polled_at=NOW,
+    last_success_at=NOW,
+    is_baselined=True,
+    rate_per_hour=2.718281828459045,
+)
+DEACTIVATED = OutletState(
+    last_polled_at=NOW,
+    last_success_at=NOW - timedelta(days=11),
+    last_error="HTTP 404",
+    consecutive_failures=50,
+    is_baselined=True,
+    rate_per_hour=0.041666666666666664,
+    deactivated_at=NOW,
+    deactivation_reason="50 failures in a row, the last: HTTP 404",
+)
+
+
+@pytest.mark.parametrize("state", [HEALTHY, DEACTIVATED], ids=["healthy", "deactivated"])
+async def test_health_and_pace_round_trip(engine: AsyncEngine, state: OutletState) -> None:
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive)
+    async with archive.poll_transaction() as tx:
+        await tx.save_outlet_state(outlet.id, state)
+
+    (stored,) = await archive.list_outlets()
+
+    assert stored.state == state
+
+
+async def test_a_deactivated_outlet_is_listed_but_not_polled_until_enabled(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    dead = await new_outlet(archive, "Dead")
+    await new_outlet(archive, "Alive")
+    async with archive.poll_transaction() as tx:
+        await tx.save_outlet_state(dead.id, DEACTIVATED)
+    later = NOW + timedelta(days=30)
+
+    assert [o.name for o in await archive.list_outlets()] == ["Alive", "Dead"]
+    assert [o.name for o in await archive.list_outlets(enabled_only=True)] == ["Alive"]
+    assert [o.name for o in await archive.due_outlets(later)] == ["Alive"]
+
+    await archive.enable_outlet(dead.id, reactivated(DEACTIVATED, later))
+
+    assert [o.name for o in await archive.due_outlets(later)] == ["Alive", "Dead"]
+    (stored,) = [o for o in await archive.list_outlets(enabled_only=True) if o.name == "Dead"]
+    assert stored.state == reactivated(DEACTIVATED, later)
+    assert (stored.state.consecutive_failures, stored.state.last_error) == (0, "HTTP 404")
 
 
 async def subscribed_setup(engine: AsyncEngine) -> tuple[SqlArchive, SqlCatalog, Outlet, list[int]]:
