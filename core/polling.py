@@ -34,7 +34,12 @@ class PollReport:
     new_articles: int = 0
     alerts_queued: int = 0
     matched: tuple[ArticleMatches, ...] = ()
-    deactivated: bool = False  # this poll's failure was one too many: the outlet is no longer polled
+    state: OutletState | None = None  # as saved after this poll; None when it could not be saved
+
+    @property
+    def has_deactivated(self) -> bool:
+        """True when this poll's failure was one too many: the outlet is no longer polled."""
+        return self.state is not None and self.state.is_deactivated and not self.outlet.state.is_deactivated
 
     @property
     def error(self) -> str | None:
@@ -86,22 +91,7 @@ async def poll_outlet(
         await tx.save_outlet_state(outlet.id, state)
     if isinstance(outcome, Failed):
         log.info("outlet poll failed", extra={"outlet": outlet.name, "reason": outcome.reason})
-    deactivated = report_deactivation(outlet, state)
-    return PollReport(outlet, outcome, len(new_articles), queued, matched, deactivated)
-
-
-def report_deactivation(outlet: Outlet, state: OutletState) -> bool:
-    """Warn the admins (the log, and the state `status` reads) when an outlet has just been deactivated."""
-    if not state.is_deactivated or outlet.state.is_deactivated:
-        return False
-    log.warning(
-        "outlet deactivated: %s (id %d): %s",
-        outlet.name,
-        outlet.id,
-        state.deactivation_reason,
-        extra={"outlet_id": outlet.id, "outlet": outlet.name, "reason": state.deactivation_reason},
-    )
-    return True
+    return PollReport(outlet, outcome, len(new_articles), queued, matched, state)
 
 
 async def record_crash(
@@ -110,10 +100,10 @@ async def record_crash(
     archive: Archive,
     now: datetime,
     policy: SchedulePolicy = DEFAULT_POLICY,
-) -> bool:
+) -> OutletState | None:
     """Back off an outlet whose poll crashed, so it is not retried on every scheduler tick.
 
-    Returns True when this crash deactivated the outlet.
+    Returns the state saved, or None when even that failed.
     """
     state = state_after_poll(outlet, failure, now, jitter=0.0, policy=policy)
     try:
@@ -121,8 +111,8 @@ async def record_crash(
             await tx.save_outlet_state(outlet.id, state)
     except Exception:
         log.exception("outlet state not saved after a crash", extra={"outlet": outlet.name})
-        return False
-    return report_deactivation(outlet, state)
+        return None
+    return state
 
 
 async def poll_outlets(
@@ -147,8 +137,9 @@ async def poll_outlets(
                 # A bug or a database hiccup for one outlet must not cost the rest of the cycle.
                 log.exception("outlet poll crashed", extra={"outlet": outlet.name})
                 failure = Failed(f"internal error: {type(error).__name__}")
-                deactivated = await record_crash(outlet, failure, archive, now, policy)
-                report = PollReport(outlet, failure, deactivated=deactivated)
+                report = PollReport(
+                    outlet, failure, state=await record_crash(outlet, failure, archive, now, policy)
+                )
         on_done(report)
         return report
 

@@ -168,7 +168,7 @@ def state_after_failure(
         failed,
         next_poll_at=None,
         deactivated_at=now,
-        deactivation_reason=f"{failures} failures in a row, the last: {outcome.reason}",
+        deactivation_reason=f"{counted(failures, 'failure')} in a row, the last: {outcome.reason}",
     )
 
 
@@ -187,7 +187,12 @@ def describe_health(state: OutletState, now: datetime) -> str:
         return "never polled"
     failures = state.consecutive_failures
     if not failures:
-        return "ok"
+        # Only `reactivated` leaves an error with no failure counted: the last poll failed.
+        return "ok" if state.last_error is None else "enabled again, not polled since"
     if state.next_poll_at is not None and state.next_poll_at > now:
-        return f"backing off until {state.next_poll_at:%Y-%m-%d %H:%M} UTC ({failures} failures)"
+        return f"backing off until {state.next_poll_at:%Y-%m-%d %H:%M} UTC ({counted(failures, 'failure')})"
     return f"failing ({failures})"
+
+
+def counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
@@ -15,9 +16,10 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import ConsoleChannel, clean, highlight
-from core.models import Alert, ArticleText, Destination, OutletKind, OutletSpec, Platform, Topic
+from core.models import Alert, ArticleText, Destination, Outlet, OutletKind, OutletSpec, Platform, Topic
 from core.polling import PollReport, poll_outlets
 from core.query import QuerySyntaxError
+from core.scheduling import adaptive_interval, describe_health, reactivated
 from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, utc_now
@@ -74,11 +76,18 @@ async def poll_command(args: argparse.Namespace, settings: Settings) -> int:
             now,
             lambda: 0.5,
             on_done=progress.advance,
+            policy=settings.schedule,
         )
         progress.close()
         for report in reports:
             if report.error:
                 print(f"newsbot: {report.outlet.name}: {report.error}", file=sys.stderr)
+            if report.has_deactivated:
+                print(
+                    f"newsbot: {report.outlet.name}: deactivated after {settings.schedule.deactivate_after} "
+                    f"failures in a row; `newsbot outlets enable {report.outlet.name!r}` polls it again",
+                    file=sys.stderr,
+                )
         await print_unqueued_matches(app, reports, ConsoleChannel(sys.stdout, as_json=args.json))
         await deliver_all_due(app)
         print_poll_summary(reports, sys.stderr)
@@ -115,16 +124,37 @@ def print_poll_summary(reports: Sequence[PollReport], stream: TextIO) -> None:
 
 async def outlets_list_command(args: argparse.Namespace, settings: Settings) -> int:
     async with open_app(settings, sys.stdout) as app:
+        now = utc_now()
         for outlet in await app.archive.list_outlets():
-            state = outlet.state
-            if state.last_polled_at is None:
-                health = "never polled"
-            elif state.consecutive_failures:
-                health = f"failing ×{state.consecutive_failures}: {state.last_error}"
-            else:
-                health = f"ok, last success {state.last_success_at:%Y-%m-%d %H:%M} UTC"
-            minutes = outlet.interval.total_seconds() / 60
-            print(f"{outlet.name}\t{outlet.kind}\tevery {minutes:g} min\t{health}\t{outlet.url}")
+            print("\t".join(outlet_columns(outlet, settings, now)))
+    return 0
+
+
+def outlet_columns(outlet: Outlet, settings: Settings, now: datetime) -> list[str]:
+    """Name, kind, configured interval, health and URL; then pace, last success and error when known."""
+    state = outlet.state
+    minutes = outlet.interval.total_seconds() / 60
+    columns = [outlet.name, outlet.kind, f"every {minutes:g} min", describe_health(state, now), outlet.url]
+    if state.rate_per_hour is not None and not state.is_deactivated:
+        pace = adaptive_interval(state.rate_per_hour, outlet.interval, settings.schedule)
+        columns.append(f"{state.rate_per_hour:.2g} new/h, polled every {pace.total_seconds() / 60:.3g} min")
+    if state.last_success_at is not None:
+        columns.append(f"last success {state.last_success_at:%Y-%m-%d %H:%M} UTC")
+    if state.deactivation_reason:
+        columns.append(state.deactivation_reason)
+    elif state.last_error:
+        columns.append(f"last error: {state.last_error}")
+    return columns
+
+
+async def outlets_enable_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings, sys.stdout) as app:
+        outlets = {outlet.name: outlet for outlet in await app.archive.list_outlets()}
+        outlet = outlets.get(args.name)
+        if outlet is None:
+            raise CommandError(f"no outlet named {args.name!r} (see `newsbot outlets list`)")
+        await app.archive.enable_outlet(outlet.id, reactivated(outlet.state, utc_now()))
+    print(f"enabled {outlet.name!r}: polled again from the next cycle")
     return 0
 
 
@@ -265,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("url")
     check.set_defaults(handler=outlets_check_command)
+    enable = outlet_commands.add_parser(
+        "enable", parents=[common], help="poll an outlet again after it was deactivated"
+    )
+    enable.add_argument("name")
+    enable.set_defaults(handler=outlets_enable_command)
 
     topics = commands.add_parser("topics", help="the topics newsbot matches")
     topic_commands = topics.add_subparsers(dest="action", required=True, parser_class=OneLineParser)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,9 @@ SHUTDOWN_GRACE = timedelta(seconds=30)
 async def poll_due_outlets(app: App, now: datetime) -> list[PollReport]:
     """Poll every outlet whose next poll time has come."""
     outlets = await app.archive.due_outlets(now)
-    return await poll_outlets(outlets, app.watcher, app.archive, app.watchlist, now, random.random)
+    return await poll_outlets(
+        outlets, app.watcher, app.archive, app.watchlist, now, random.random, policy=app.settings.schedule
+    )
 
 
 async def deliver_all_due(app: App) -> int:
@@ -39,6 +41,23 @@ async def deliver_all_due(app: App) -> int:
         if report.claimed < DELIVERY_BATCH:
             break
     return sent
+
+
+def log_poll_problems(reports: Sequence[PollReport]) -> None:
+    """A warning per failed outlet, and one per outlet this cycle deactivated."""
+    for report in reports:
+        if report.error:
+            log.warning("outlet failed: %s: %s", report.outlet.name, report.error)
+        if report.has_deactivated and report.state is not None:
+            # The admins' report until a chat front-end has one; `status` will read the same state.
+            reason = report.state.deactivation_reason
+            log.warning(
+                "outlet deactivated: %s (id %d): %s",
+                report.outlet.name,
+                report.outlet.id,
+                reason,
+                extra={"outlet_id": report.outlet.id, "outlet": report.outlet.name, "reason": reason},
+            )
 
 
 class Runtime:
@@ -97,9 +116,7 @@ class Runtime:
 
     async def _poll_once(self) -> None:
         reports = await poll_due_outlets(self._app, utc_now())
-        for report in reports:
-            if report.error:
-                log.warning("outlet failed: %s: %s", report.outlet.name, report.error)
+        log_poll_problems(reports)
         queued = sum(report.alerts_queued for report in reports)
         if queued:
             log.info("alerts queued: %d", queued)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.models import OutletKind, OutletSpec, Topic
+from core.scheduling import DEFAULT_POLICY, SchedulePolicy
 from newsbot import __version__
 from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
 
@@ -88,6 +89,7 @@ class Settings:
     fetch: FetchSettings = FetchSettings()
     outlets: tuple[OutletSpec, ...] = DEFAULT_OUTLETS
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
+    schedule: SchedulePolicy = DEFAULT_POLICY
 
     @property
     def has_chat(self) -> bool:
@@ -206,6 +208,12 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "timeout": parse_duration,
         "user_agent": parse_str,
     },
+    "schedule": {
+        "min_interval": parse_duration,
+        "max_interval": parse_duration,
+        "max_backoff": parse_duration,
+        "deactivate_after": positive(parse_int),
+    },
 }
 SECRETS: dict[str, dict[str, str]] = {
     "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN"},
@@ -220,6 +228,7 @@ SECTION_TYPES: dict[str, type[Any]] = {
     "telegram": TelegramSettings,
     "slack": SlackSettings,
     "fetch": FetchSettings,
+    "schedule": SchedulePolicy,
 }
 OUTLET_KEYS = {"name", "url", "kind", "interval"}
 TOPIC_KEYS = {"name", "query", "aliases"}
@@ -233,6 +242,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         raise ConfigError(f"unknown section [{sorted(unknown)[0]}]")
     check_environment(environ)
     sections = {name: build_section(name, document.get(name, {}), environ) for name in SCHEMA}
+    check_schedule(sections["schedule"])
     return Settings(
         storage=sections["storage"],
         telegram=sections["telegram"],
@@ -240,7 +250,13 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         fetch=sections["fetch"],
         outlets=parse_outlets(document["outlets"]) if "outlets" in document else DEFAULT_OUTLETS,
         topics=parse_topics(document["topics"]) if "topics" in document else DEFAULT_TOPICS,
+        schedule=sections["schedule"],
     )
+
+
+def check_schedule(schedule: SchedulePolicy) -> None:
+    if schedule.min_interval > schedule.max_interval:
+        raise ConfigError("[schedule] min_interval is longer than max_interval")
 
 
 def read_toml(path: Path | None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from core.models import (
     Validators,
 )
 from core.polling import PollReport, match_articles, poll_outlet, poll_outlets
-from core.scheduling import MAX_BACKOFF, backoff_delay
+from core.scheduling import MAX_BACKOFF, SchedulePolicy, backoff_delay
 from core.watchlist import compile_watchlist
 from tests.fakes import FakeWatcher, InMemoryArchive
 
@@ -413,3 +414,68 @@ async def test_one_malformed_link_does_not_cost_the_rest_of_the_feed() -> None:
 
     assert report.error is None
     assert "CSTO drills begin" in archive.titles()
+
+
+async def test_the_failure_that_reaches_the_threshold_deactivates_the_outlet_once() -> None:
+    archive = archive_with_desk()
+    policy = SchedulePolicy(deactivate_after=2)
+    outlet = archive.add_outlet("Gone", "https://gone.example/rss", state=BASELINED)
+    watcher = FakeWatcher().script(outlet.id, Failed("HTTP 410"))
+
+    reports = []
+    for _ in range(3):
+        current = archive.outlet(outlet.id)
+        reports.append(await poll_outlet(current, watcher, archive, WATCHLIST, NOW, 0.0, policy))
+
+    assert [report.has_deactivated for report in reports] == [False, True, False]
+    state = archive.outlet(outlet.id).state
+    assert reports[1].state == replace(state, consecutive_failures=2, last_error="HTTP 410")
+    assert (state.deactivated_at, state.next_poll_at) == (NOW, None)
+    assert state.deactivation_reason == "2 failures in a row, the last: HTTP 410"
+
+
+async def test_crashes_count_towards_deactivation_too() -> None:
+    archive = archive_with_desk()
+    outlet = archive.add_outlet("Buggy", "https://buggy.example/rss", state=BASELINED)
+    watcher = FakeWatcher().script(outlet.id, RuntimeError("parser bug"))
+
+    [report] = await poll_outlets(
+        [outlet],
+        watcher,
+        archive,
+        WATCHLIST,
+        NOW,
+        jitter=lambda: 0.0,
+        policy=SchedulePolicy(deactivate_after=1),
+    )
+
+    assert report.has_deactivated
+    assert archive.outlet(outlet.id).state.deactivation_reason == (
+        "1 failure in a row, the last: internal error: RuntimeError"
+    )
+
+
+async def test_new_articles_set_the_pace_of_the_next_poll() -> None:
+    archive = archive_with_desk()
+    settled = replace(BASELINED, last_success_at=NOW - 2 * INTERVAL, rate_per_hour=6.0)
+    busy = archive.add_outlet("Busy", "https://busy.example/rss", state=settled)
+    quiet = archive.add_outlet("Quiet", "https://quiet.example/rss", state=settled)
+    watcher = (
+        FakeWatcher()
+        .script(busy.id, Modified(tuple(item(n) for n in range(10, 20))))
+        .script(quiet.id, NotModified())
+    )
+
+    await poll_outlets([busy, quiet], watcher, archive, WATCHLIST, NOW, jitter=lambda: 0.0)
+
+    after = [archive.outlet(outlet.id).state for outlet in (busy, quiet)]
+    # Ten new articles in ten minutes raise 6/h to 9.03/h; nothing new lowers it to 5.66/h.
+    assert [state.rate_per_hour for state in after] == [
+        pytest.approx(9.03, abs=0.01),
+        pytest.approx(5.66, abs=0.01),
+    ]
+    # Half an article per poll: every 3 min 19 s and every 5 min 18 s.
+    assert [round((state.next_poll_at - NOW).total_seconds()) for state in after if state.next_poll_at] == [
+        199,
+        318,
+    ]

@@ -475,7 +475,13 @@ def test_reactivated_is_due_now_with_a_clean_count_and_keeps_the_rest() -> None:
             "backing off until 2024-05-01 12:20 UTC (2 failures)",
             id="backing-off",
         ),
+        pytest.param(
+            replace(UNBASELINED, next_poll_at=NOW + HOUR, consecutive_failures=1),
+            "backing off until 2024-05-01 13:00 UTC (1 failure)",
+            id="backing-off-once",
+        ),
         pytest.param(DEACTIVATED, "deactivated 2024-05-01 09:00 UTC", id="deactivated"),
+        pytest.param(reactivated(DEACTIVATED, NOW), "enabled again, not polled since", id="enabled-again"),
     ],
 )
 def test_describe_health(state: OutletState, expected: str) -> None:

@@ -144,6 +144,53 @@ async def test_outlets_add_check_and_list(server: FeedServer, tmp_path: Path) ->
     assert listed.stdout.startswith("Kazakh wire\tfeed\tevery 5 min\tnever polled\t")
 
 
+async def test_an_outlet_failing_too_often_is_deactivated_listed_and_enabled_again(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    failing = server.serve("/500", Route(b"boom", status=500))
+    config = write_config(tmp_path, {"Failing": failing, "Good": server.serve("/feed", Route(rss([])))})
+    with config.open("a", encoding="utf-8") as file:
+        file.write("[schedule]\ndeactivate_after = 2\n")
+
+    async def poll_and_list() -> tuple[str, dict[str, list[str]]]:
+        polled = await newsbot(tmp_path, "poll", "--once", "--config", str(config))
+        listed = await newsbot(tmp_path, "outlets", "list", "--config", str(config))
+        rows = [line.split("\t") for line in listed.stdout.splitlines()]
+        return polled.stderr, {row[0]: row[3:] for row in rows}
+
+    first, rows = await poll_and_list()
+    assert first == "newsbot: Failing: HTTP 500\n"
+    assert rows["Failing"][0].startswith("backing off until ")
+    assert rows["Failing"][0].endswith(" UTC (1 failure)")
+    assert rows["Failing"][-1] == "last error: HTTP 500"
+    assert rows["Good"][0] == "ok"
+
+    second, rows = await poll_and_list()
+    assert second.splitlines() == [
+        "newsbot: Failing: HTTP 500",
+        "newsbot: Failing: deactivated after 2 failures in a row; "
+        "`newsbot outlets enable 'Failing'` polls it again",
+    ]
+    assert rows["Failing"][0].startswith("deactivated ")
+    assert rows["Failing"][-1] == "2 failures in a row, the last: HTTP 500"
+
+    third, _ = await poll_and_list()
+    assert third == ""
+    assert [path for path, _ in server.requests].count("/500") == 2  # no longer polled
+
+    missing = await newsbot(tmp_path, "outlets", "enable", "Nope", "--config", str(config))
+    assert (missing.status, missing.stderr) == (
+        1,
+        "newsbot: no outlet named 'Nope' (see `newsbot outlets list`)\n",
+    )
+    enabled = await newsbot(tmp_path, "outlets", "enable", "Failing", "--config", str(config))
+    assert (enabled.status, enabled.stdout) == (0, "enabled 'Failing': polled again from the next cycle\n")
+    fourth, rows = await poll_and_list()
+    assert fourth == "newsbot: Failing: HTTP 500\n"
+    assert [path for path, _ in server.requests].count("/500") == 3
+    assert rows["Failing"][0].endswith(" UTC (1 failure)")
+
+
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [

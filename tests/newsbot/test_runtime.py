@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import signal
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.models import OutletSpec
+import pytest
+
+from core.models import Failed, NotModified, Outlet, OutletKind, OutletSpec, OutletState
+from core.polling import PollReport
+from core.scheduling import SchedulePolicy, state_after_poll
 from newsbot.bootstrap import open_app
-from newsbot.runtime import Runtime, poll_due_outlets
+from newsbot.runtime import Runtime, log_poll_problems, poll_due_outlets
 from newsbot.settings import FetchSettings, Settings, StorageSettings
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from tests.newsbot.test_cli import REPO
@@ -42,6 +48,7 @@ async def test_runtime_alerts_new_matches_on_the_console(tmp_path: Path) -> None
             storage=StorageSettings(f"sqlite+aiosqlite:///{tmp_path / 'archive.db'}"),
             fetch=FetchSettings(allow_private_networks=True),
             outlets=(OutletSpec("Local", url, interval=timedelta(seconds=1)),),
+            schedule=SchedulePolicy(min_interval=timedelta(seconds=1)),
         )
         console = WatchedStream()
         async with open_app(settings, console) as app:
@@ -77,3 +84,26 @@ async def test_run_stops_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert b"newsbot stopped" in rest
     assert b"Traceback" not in rest
+
+
+def test_failures_and_deactivations_are_logged_as_warnings_with_the_outlet_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+    failing = Outlet(3, "Failing", "https://failing.example/rss", OutletKind.FEED, timedelta(minutes=5))
+    dead = replace(failing, id=4, name="Dead", state=OutletState(consecutive_failures=49))
+    reports = [
+        PollReport(outlet, Failed("HTTP 500"), state=state_after_poll(outlet, Failed("HTTP 500"), now, 0.0))
+        for outlet in (failing, dead)
+    ]
+    reports.append(PollReport(replace(dead, id=5, name="Fine"), NotModified()))
+
+    with caplog.at_level(logging.WARNING, logger="newsbot.runtime"):
+        log_poll_problems(reports)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "outlet failed: Failing: HTTP 500",
+        "outlet failed: Dead: HTTP 500",
+        "outlet deactivated: Dead (id 4): 50 failures in a row, the last: HTTP 500",
+    ]
+    assert caplog.records[-1].__dict__["outlet_id"] == 4

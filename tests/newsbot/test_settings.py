@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.models import OutletKind, OutletSpec, Topic
+from core.scheduling import SchedulePolicy
 from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
 from newsbot.settings import (
     ConfigError,
@@ -132,6 +133,24 @@ user_agent = "test-agent/1"
         user_agent="test-agent/1",
     )
     assert (settings.outlets, settings.topics) == (DEFAULT_OUTLETS, DEFAULT_TOPICS)
+
+
+def test_the_schedule_section_and_its_environment_overrides(tmp_path: Path) -> None:
+    toml = (
+        '[schedule]\nmin_interval = "30s"\nmax_interval = "6h"\nmax_backoff = "1d"\ndeactivate_after = 20\n'
+    )
+
+    settings = load(tmp_path, toml, {"NEWSBOT_SCHEDULE_MAX_INTERVAL": "2h"})
+
+    assert settings.schedule == SchedulePolicy(
+        min_interval=timedelta(seconds=30),
+        max_interval=timedelta(hours=2),
+        max_backoff=timedelta(days=1),
+        deactivate_after=20,
+    )
+    assert Settings().schedule == SchedulePolicy(
+        timedelta(minutes=2), timedelta(hours=1), timedelta(hours=6), 50
+    )
 
 
 def test_outlets_and_topics_in_toml_replace_the_defaults(tmp_path: Path) -> None:
@@ -356,6 +375,17 @@ def test_a_secret_in_the_file_is_an_error_naming_the_variable(
         pytest.param('[[outlets]]\nurl = "https://x.example"\nkind = "rss"\n', {}, "kind", id="outlet-kind"),
         pytest.param('outlets = "https://x.example"\n', {}, "[[outlets]]", id="outlets-not-tables"),
         pytest.param('[[topics]]\nname = "CSTO"\n', {}, "query", id="topic-missing-query"),
+        pytest.param('[schedule]\nmin_interval = "never"\n', {}, "[schedule] min_interval", id="bad-min"),
+        pytest.param("[schedule]\ndeactivate_after = 0\n", {}, "[schedule] deactivate_after", id="deact-0"),
+        pytest.param(
+            "",
+            {"NEWSBOT_SCHEDULE_DEACTIVATE_AFTER": "-1"},
+            "NEWSBOT_SCHEDULE_DEACTIVATE_AFTER",
+            id="deact-env",
+        ),
+        pytest.param(
+            '[schedule]\nmin_interval = "2h"\nmax_interval = "1h"\n', {}, "min_interval", id="min-over-max"
+        ),
     ],
 )
 def test_bad_config_is_a_config_error_naming_the_key(
