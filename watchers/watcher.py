@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from core.models import Failed, FetchOutcome, Modified, NotModified, Outlet, Validators
 from watchers.fetch import Fetcher, FetchError
+from watchers.freshness import cache_lifetime
 from watchers.parse import ParseError, parse_feed
 
 
@@ -27,13 +28,15 @@ class FeedWatcher:
             )
         if not response.is_ok() and response.status != 304:
             return Failed(f"HTTP {response.status}")
+        max_age = cache_lifetime(response.headers, datetime.now(UTC))
         if response.is_not_modified():
-            return NotModified(response.validators if response.status != 304 else outlet.state.validators)
+            validators = response.validators if response.status != 304 else outlet.state.validators
+            return NotModified(validators, max_age)
         # Parsing is CPU work; keep the event loop free for other outlets and the chat front-ends.
         parsed = await asyncio.get_running_loop().run_in_executor(None, parse_feed, response.body)
         if isinstance(parsed, ParseError):
             return Failed(parsed.reason)
-        return Modified(parsed.items, response.validators)
+        return Modified(parsed.items, response.validators, max_age)
 
 
 def refreshed(old: Validators, new: Validators) -> Validators:
