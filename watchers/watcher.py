@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from core.models import Failed, FetchOutcome, Modified, NotModified, Outlet, Validators
 from watchers.fetch import Fetcher, FetchError
-from watchers.freshness import cache_lifetime
+from watchers.freshness import cache_lifetime, feed_ttl
 from watchers.parse import ParseError, parse_feed
 
 
@@ -36,7 +36,7 @@ class FeedWatcher:
         parsed = await asyncio.get_running_loop().run_in_executor(None, parse_feed, response.body)
         if isinstance(parsed, ParseError):
             return Failed(parsed.reason)
-        return Modified(parsed.items, response.validators, max_age)
+        return Modified(parsed.items, response.validators, max_age, feed_ttl(response.body))
 
 
 def refreshed(old: Validators, new: Validators) -> Validators:

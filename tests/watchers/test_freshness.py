@@ -6,15 +6,25 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.models import FetchOutcome, Modified, NotModified, Outlet, OutletKind, OutletState, Validators
+from core.models import (
+    FeedItem,
+    FetchOutcome,
+    Modified,
+    NotModified,
+    Outlet,
+    OutletKind,
+    OutletState,
+    Validators,
+)
 from tests.fake_servers.feeds import FeedServer, Route, rss
 from watchers.fetch import Fetcher, FetchPolicy
-from watchers.freshness import LONGEST, cache_lifetime
+from watchers.freshness import LONGEST, cache_lifetime, feed_ttl
 from watchers.watcher import FeedWatcher
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 DATE = "Fri, 27 Nov 2026 04:00:00 GMT"
 HALF_HOUR = timedelta(minutes=30)
+HOUR = timedelta(hours=1)
 LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=5))
 
 
@@ -62,6 +72,29 @@ def test_cache_lifetime(headers: dict[str, str], expected: timedelta | None) -> 
     assert cache_lifetime(headers, NOW) == expected
 
 
+def channel(head: str, items: str = "<item><title>a</title></item>") -> bytes:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{head}{items}</channel></rss>'.encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(channel("<ttl>30</ttl>"), timedelta(minutes=30), id="ttl"),
+        pytest.param(channel("<ttl> 60 </ttl>"), HOUR, id="spaces"),
+        pytest.param(channel(""), None, id="none"),
+        pytest.param(channel("<ttl>0</ttl>"), None, id="zero"),
+        pytest.param(channel("<ttl>-5</ttl>"), None, id="negative"),
+        pytest.param(channel("<ttl>soon</ttl>"), None, id="garbage"),
+        pytest.param(channel("<ttl>999999999</ttl>"), LONGEST, id="hostile"),
+        pytest.param(channel("<ttl>99999999999999</ttl>"), None, id="too-many-digits"),
+        pytest.param(channel("", "<item><title>a</title><ttl>30</ttl></item>"), None, id="inside-an-item"),
+        pytest.param(b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', None, id="json-feed"),
+    ],
+)
+def test_feed_ttl(body: bytes, expected: timedelta | None) -> None:
+    assert feed_ttl(body) == expected
+
+
 @pytest.mark.parametrize(
     ("route", "expected"),
     [
@@ -73,6 +106,7 @@ def test_cache_lifetime(headers: dict[str, str], expected: timedelta | None) -> 
             NotModified(Validators('"v1"'), max_age=HALF_HOUR),
         ),
         pytest.param(Route(rss([]), headers={"Cache-Control": "no-cache"}), Modified(())),
+        pytest.param(Route(channel("<ttl>45</ttl>")), Modified((FeedItem("a"),), ttl=timedelta(minutes=45))),
     ],
 )
 async def test_the_watcher_hands_the_lifetime_to_core(route: Route, expected: FetchOutcome) -> None:
