@@ -189,8 +189,9 @@ def describe_health(state: OutletState, now: datetime) -> str:
     if not failures:
         # Only `reactivated` leaves an error with no failure counted: the last poll failed.
         return "ok" if state.last_error is None else "enabled again, not polled since"
-    if state.next_poll_at is not None and state.next_poll_at > now:
-        return f"backing off until {state.next_poll_at:%Y-%m-%d %H:%M} UTC ({counted(failures, 'failure')})"
+    until = state.backoff_until
+    if until is not None and until > now:
+        return f"backing off until {until:%Y-%m-%d %H:%M} UTC ({counted(failures, 'failure')})"
     return f"failing ({failures})"
 
 
