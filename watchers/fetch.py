@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 import aiohttp
 
 from core.models import Validators
+from watchers.freshness import delta_seconds
 from watchers.guard import GuardedResolver, RefusedAddress, refusal_reason
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -55,7 +56,7 @@ class Response:
         """The server's Retry-After, in seconds or as an HTTP date (RFC 9110 §10.2.3)."""
         value = self.headers.get("retry-after", "").strip()
         if value.isdigit():
-            return timedelta(seconds=int(value))
+            return delta_seconds(value)  # capped: a hostile "9" * 5000 must not raise
         try:
             return max(parsedate_to_datetime(value) - now, timedelta(0))
         except (TypeError, ValueError):

@@ -24,10 +24,10 @@ def cache_lifetime(headers: Mapping[str, str], now: datetime) -> timedelta | Non
     if "no-store" in directives or "no-cache" in directives:
         return None
     if "max-age" in directives:
-        max_age = seconds(directives["max-age"])
+        max_age = delta_seconds(directives["max-age"])
         if max_age is None:
             return None
-        return positive(max_age - (seconds(headers.get("age", "")) or timedelta(0)))
+        return positive(max_age - (delta_seconds(headers.get("age", "")) or timedelta(0)))
     expires = http_date(headers.get("expires", ""))
     if expires is None:
         return None
@@ -44,7 +44,8 @@ def cache_directives(value: str) -> dict[str, str]:
     return directives
 
 
-def seconds(value: str) -> timedelta | None:
+def delta_seconds(value: str) -> timedelta | None:
+    """An RFC 9110 delta-seconds value (max-age, Age, Retry-After), at most LONGEST; None if malformed."""
     text = value.strip()
     if not text.isascii() or not text.isdigit():
         return None

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.models import (
+    Failed,
     FeedItem,
     FetchOutcome,
     Modified,
@@ -117,3 +118,13 @@ async def test_the_watcher_hands_the_lifetime_to_core(route: Route, expected: Fe
         )
         outcome = await FeedWatcher(fetcher).fetch(known)
     assert outcome == expected
+
+
+@pytest.mark.parametrize("value", ["99999999999999999", "9" * 5000])
+async def test_a_hostile_retry_after_is_a_long_wait_not_a_crash(value: str) -> None:
+    async with FeedServer() as server, Fetcher(LOOPBACK) as fetcher:
+        url = server.serve("/feed", Route(b"", status=429, headers={"Retry-After": value}))
+        outcome = await FeedWatcher(fetcher).fetch(
+            Outlet(1, "Fake", url, OutletKind.FEED, timedelta(minutes=5))
+        )
+    assert outcome == Failed("HTTP 429: the outlet asks us to slow down", LONGEST)
