@@ -59,7 +59,8 @@ async def archive_items(archive: SqlArchive, outlet: Outlet, items: list[FeedIte
 
 async def test_migrations_reach_head_and_are_idempotent(engine: AsyncEngine) -> None:
     await upgrade(engine)
-    assert await current_revision(engine) == head_revision() == "0003_outlet_health"
+    # One linear history: head_revision() refuses a migration tree with several heads.
+    assert await current_revision(engine) == head_revision() is not None
 
 
 async def test_migrations_build_the_schema_the_tables_describe(engine: AsyncEngine) -> None:

@@ -1,6 +1,6 @@
 """Outlet health and pace: estimated publishing rate, deactivation time and reason.
 
-Revision ID: 0003_outlet_health
+Revision ID: 0002_outlet_health
 Revises: 0001
 Create Date: 2026-11-27 03:30:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0003_outlet_health'
+revision = '0002_outlet_health'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
