@@ -44,7 +44,7 @@ class Moment(StrEnum):
 
     AFTER_ACCEPTANCE = "after_acceptance"  # the platform accepted it and holds back its answer
     BEFORE_ACCEPTANCE = "before_acceptance"  # the platform holds it before accepting it
-    RANDOM = "random"  # 0-100 ms after an acceptance: in a send, a commit, a claim, …
+    RANDOM = "random"  # 0-20 ms after an acceptance: in a send, a commit, a claim, …
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,13 +242,13 @@ async def test_sigkill_during_delivery_loses_no_alert(
             pid = await bots.start()
             delivered = {(a.destination, a.article_id) for a in platform.accepted}
             remaining = len(expected - delivered)
-            # Spread the kills over the whole delivery, at a random number of messages into this run.
-            target = len(platform.accepted) + rng.randint(1, max(1, 2 * remaining // (KILLS - index + 1)))
+            # A random number of messages into this run, leaving enough undelivered for the kills to come.
+            target = len(platform.accepted) + rng.randint(1, max(1, remaining // (KILLS - index + 1)))
             moment = list(Moment)[index % len(Moment)]
             if moment is Moment.RANDOM:
                 await within(platform.wait_for_count(target), f"message {target} (seed {seed})")
                 # Not a wait for something: a random delay is what makes the moment random.
-                await asyncio.sleep(rng.uniform(0, 0.1))
+                await asyncio.sleep(rng.uniform(0, 0.02))
             else:
                 platform.hold(target, accept=moment is Moment.AFTER_ACCEPTANCE)
                 await within(platform.holding.wait(), f"message {target} (seed {seed})")
@@ -257,6 +257,7 @@ async def test_sigkill_during_delivery_loses_no_alert(
             kills.append(Kill(pid, moment))
             assert integrity(database) == "ok", f"after kill {index + 1} (seed {seed})"
 
+        delivered_while_killing = len({(a.destination, a.article_id) for a in platform.accepted})
         pid = await bots.start()
         await bots.until_idle(pid, lambda: outbox_states(database) == {"sent": len(expected)})
         assert await bots.end(pid, signal.SIGTERM) == 0, bots.log_tail()
@@ -278,6 +279,7 @@ async def test_sigkill_during_delivery_loses_no_alert(
         "accepted": len(accepted),
         "lost": len(lost),
         "duplicates": len(duplicates),
+        "delivered_before_the_last_kill": delivered_while_killing,
     }
     for moment in Moment:
         figures[f"kills_{moment}"] = sum(kill.moment is moment for kill in kills)
