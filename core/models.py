@@ -153,16 +153,27 @@ class Alert:
         return tuple(dict.fromkeys(term for match in self.matches for term in match.terms))
 
 
+@dataclass(frozen=True, slots=True)
+class CacheHints:
+    """What an outlet said about its freshness, as sent: Cache-Control, Expires, and a feed's <ttl>."""
+
+    cache_control: str | None = None
+    expires: str | None = None
+    ttl: str | None = None
+
+
 # What a watcher returns: errors are values, never exceptions.
 @dataclass(frozen=True, slots=True)
 class Modified:
     items: tuple[FeedItem, ...]
     validators: Validators = Validators()
+    hints: CacheHints = CacheHints()
 
 
 @dataclass(frozen=True, slots=True)
 class NotModified:
     validators: Validators = Validators()
+    hints: CacheHints = CacheHints()
 
 
 @dataclass(frozen=True, slots=True)

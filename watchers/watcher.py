@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
-from core.models import Failed, FetchOutcome, Modified, NotModified, Outlet, Validators
+from core.models import CacheHints, Failed, FetchOutcome, Modified, NotModified, Outlet, Validators
 from watchers.fetch import Fetcher, FetchError
-from watchers.parse import ParseError, parse_feed
+from watchers.parse import ParseError
+from watchers.workers import FeedParser, ThreadParser
 
 
 class FeedWatcher:
     """core.ports.Watcher for RSS, Atom and JSON Feed outlets."""
 
-    def __init__(self, fetcher: Fetcher) -> None:
+    def __init__(self, fetcher: Fetcher, parser: FeedParser | None = None) -> None:
         self._fetcher = fetcher
+        self._parser = parser or ThreadParser()
 
     async def fetch(self, outlet: Outlet) -> FetchOutcome:
         response = await self._fetcher.get(outlet.url, outlet.state.validators)
@@ -28,12 +29,15 @@ class FeedWatcher:
         if not response.is_ok() and response.status != 304:
             return Failed(f"HTTP {response.status}")
         if response.is_not_modified():
-            return NotModified(response.validators if response.status != 304 else outlet.state.validators)
-        # Parsing is CPU work; keep the event loop free for other outlets and the chat front-ends.
-        parsed = await asyncio.get_running_loop().run_in_executor(None, parse_feed, response.body)
+            # Never parsed: an unchanged outlet costs a request and nothing more.
+            validators = response.validators if response.status != 304 else outlet.state.validators
+            return NotModified(validators, response.hints)
+        # Parsing is CPU work, and hostile input; it runs in a worker with a time limit.
+        parsed = await self._parser.parse(response.body)
         if isinstance(parsed, ParseError):
             return Failed(parsed.reason)
-        return Modified(parsed.items, response.validators)
+        hints = response.hints
+        return Modified(parsed.items, response.validators, CacheHints(hints.cache_control, hints.expires, parsed.ttl))
 
 
 def refreshed(old: Validators, new: Validators) -> Validators:
