@@ -176,20 +176,23 @@ class Gates:
 class Fetcher:
     """One aiohttp session for all outlets; use as `async with Fetcher(policy) as fetcher`.
 
-    `dns` replaces the system resolver (tests map names to loopback servers); whatever it answers
-    still passes through the guard.
+    `resolver` is what connections resolve names with: by default the system resolver behind the
+    guard. Tests pass the guard over a fake DNS, inside a table that routes public-looking
+    addresses to loopback servers.
     """
 
-    def __init__(self, policy: FetchPolicy, dns: AbstractResolver | None = None) -> None:
+    def __init__(self, policy: FetchPolicy, resolver: AbstractResolver | None = None) -> None:
         self.policy = policy
-        self._dns = dns
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
         self._gates = Gates(policy.per_host_limit, policy.global_limit)
 
     async def __aenter__(self) -> Fetcher:
-        guarded = GuardedResolver(self._dns or aiohttp.ThreadedResolver(), self.policy.allow_private_networks)
+        resolver = self._resolver or GuardedResolver(
+            aiohttp.ThreadedResolver(), self.policy.allow_private_networks
+        )
         connector = aiohttp.TCPConnector(
-            resolver=guarded, limit=self.policy.global_limit, limit_per_host=self.policy.per_host_limit
+            resolver=resolver, limit=self.policy.global_limit, limit_per_host=self.policy.per_host_limit
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

@@ -42,8 +42,9 @@ def forbidden_range(address: IPAddress) -> str | None:
         (address.is_link_local, "a link-local address"),
         (isinstance(address, ipaddress.IPv4Address) and address in CGNAT, "a carrier-grade NAT address"),
         (address.is_multicast, "a multicast address"),
+        (address.is_reserved, "a reserved address"),
         (address.is_private, "a private network address"),
-        (address.is_reserved or not address.is_global, "a reserved address"),
+        (not address.is_global, "a reserved address"),
     )
     return next((kind for hit, kind in checks if hit), None)
 
