@@ -18,6 +18,8 @@ from watchers.parse import ParsedFeed, ParseError, parse_feed
 log = logging.getLogger(__name__)
 
 ParseResult = ParsedFeed | ParseError
+READY = b"ready"
+STARTUP_SECONDS = 60.0
 
 
 class FeedParser(Protocol):
@@ -36,6 +38,7 @@ def serve(connection: Connection, memory_limit: int) -> None:
     if memory_limit:
         # Address space, not resident size: a parser that balloons fails here, not the machine.
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    connection.send_bytes(READY)
     while True:
         try:
             body = connection.recv_bytes()
@@ -149,6 +152,10 @@ class ParserPool:
         )
         process.start()
         theirs.close()
+        # A parse's time limit must not be spent on a worker still starting up (on a busy machine).
+        if not ours.poll(STARTUP_SECONDS) or ours.recv_bytes() != READY:
+            process.kill()
+            raise RuntimeError("a parser worker did not start")
         worker = Worker(process, ours)
         self._all.append(worker)
         return worker
