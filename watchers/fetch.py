@@ -129,7 +129,7 @@ class Unbrotli:
         self._decompressor = brotli.Decompressor()
 
     def decode(self, chunk: bytes, room: int) -> bytes:
-        output = self._decompressor.process(chunk, output_buffer_limit=room + 1)
+        output: bytes = self._decompressor.process(chunk, output_buffer_limit=room + 1)
         while not self._decompressor.can_accept_more_data() and len(output) <= room:
             output += self._decompressor.process(b"", output_buffer_limit=room + 1 - len(output))
         if len(output) > room:

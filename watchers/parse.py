@@ -119,11 +119,14 @@ def parse_with_feedparser(body: bytes) -> ParsedFeed | None:
 
 def item_from_entry(entry: Any, feed_language: str | None) -> FeedItem:
     link = entry.get("link") or None
+    identity = entry.get("id") or None
+    if link is None and isinstance(identity, str) and identity.startswith(("https://", "http://")):
+        link = identity  # an entry identified by its URL is at that URL (feedparser reads it so too)
     title = plain_text(entry.get("title", "")) or plain_text(entry.get("description", ""))[:120]
     return FeedItem(
         title=title or (link or "untitled"),
         url=link,
-        guid=entry.get("id") or None,
+        guid=identity,
         summary=plain_text(clipped(entry_summary(entry)))[:SUMMARY_CHARS],
         published=entry_date(entry),
         language=entry.get("language") or feed_language,

@@ -37,7 +37,9 @@ class FeedWatcher:
         if isinstance(parsed, ParseError):
             return Failed(parsed.reason)
         hints = response.hints
-        return Modified(parsed.items, response.validators, CacheHints(hints.cache_control, hints.expires, parsed.ttl))
+        return Modified(
+            parsed.items, response.validators, CacheHints(hints.cache_control, hints.expires, parsed.ttl)
+        )
 
 
 def refreshed(old: Validators, new: Validators) -> Validators:

@@ -124,9 +124,14 @@ class ParserPool:
 
     async def _run(self, worker: Worker, body: bytes) -> ParseResult:
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
+        readable: asyncio.Future[None] = loop.create_future()
         descriptor = worker.connection.fileno()
-        loop.add_reader(descriptor, lambda: readable.done() or readable.set_result(None))
+
+        def wake() -> None:
+            if not readable.done():
+                readable.set_result(None)
+
+        loop.add_reader(descriptor, wake)
         try:
             worker.connection.send_bytes(body)  # the idle worker is already reading
             async with asyncio.timeout(self._timeout.total_seconds()):

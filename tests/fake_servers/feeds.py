@@ -108,7 +108,9 @@ class FeedServer:
             status=route.status, body=route.body, content_type=route.content_type, headers=headers
         )
 
-    async def _stream(self, request: web.Request, route: Route, headers: dict[str, str]) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, route: Route, headers: dict[str, str]
+    ) -> web.StreamResponse:
         response = web.StreamResponse(status=route.status, headers=headers)
         response.content_type = route.content_type
         await response.prepare(request)

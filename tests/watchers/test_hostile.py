@@ -28,9 +28,7 @@ MEMORY_BUDGET = 64 << 20
 
 
 def billion_laughs() -> bytes:
-    levels = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)
-    ]
+    levels = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)]
     return (
         f'<?xml version="1.0"?><!DOCTYPE rss [{"".join(levels)}]>'
         "<rss version='2.0'><channel><title>&lol9;</title><item><title>&lol9;</title></item></channel></rss>"
@@ -129,7 +127,8 @@ async def parsers() -> AsyncIterator[ParserPool]:
 async def test_hostile_outlets_end_within_limits_and_healthy_ones_deliver(parsers: ParserPool) -> None:
     async with FeedServer() as server:
         healthy = [
-            server.serve(f"/healthy/{n}", Route(rss([news_entry(n, f"Healthy report {n}")]))) for n in range(3)
+            server.serve(f"/healthy/{n}", Route(rss([news_entry(n, f"Healthy report {n}")])))
+            for n in range(3)
         ]
         healthy.append(server.serve("/deep", Route(deep_nesting())))
         hostile = {server.serve(path, route): reason for path, (route, reason) in HOSTILE.items()}

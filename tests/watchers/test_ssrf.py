@@ -135,7 +135,9 @@ async def test_forbidden_targets_are_refused_with_a_reason(internet: Internet, t
         "file:///etc/passwd",
     ],
 )
-async def test_redirects_to_forbidden_targets_are_refused(internet: Internet, status: int, target: str) -> None:
+async def test_redirects_to_forbidden_targets_are_refused(
+    internet: Internet, status: int, target: str
+) -> None:
     location = target.format(port=internet.sentinel.port)
     internet.public.serve("/moved", Route(status=status, headers={"Location": location}))
     result = await internet.fetcher.get(f"http://news.example:{internet.public.port}/moved")
@@ -156,7 +158,10 @@ async def test_a_forbidden_hop_deep_in_a_chain_is_refused(internet: Internet) ->
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("http://metadata.example/", "refused: metadata.example resolves to 169.254.169.254, the cloud metadata address"),
+        (
+            "http://metadata.example/",
+            "refused: metadata.example resolves to 169.254.169.254, the cloud metadata address",
+        ),
         ("http://mixed.example/", "refused: mixed.example resolves to 127.0.0.1, a loopback address"),
         ("http://10.0.0.1/", "refused: 10.0.0.1 is a private network address"),
         ("http://100.64.0.1/", "refused: 100.64.0.1 is a carrier-grade NAT address"),
