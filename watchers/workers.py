@@ -77,6 +77,8 @@ class ParserPool:
         self._memory_limit = memory_limit
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._all: list[Worker] = []
+        self._starting = asyncio.Lock()
+        self._started = False
         # forkserver: fork() from a process with threads (aiohttp's resolver) is unsafe.
         self._context = multiprocessing.get_context("forkserver")
 
@@ -86,11 +88,18 @@ class ParserPool:
         return [worker.process.pid for worker in self._all if worker.process.pid is not None]
 
     async def __aenter__(self) -> ParserPool:
-        # Workers fork from a server that has imported the parsers once, so a restart takes milliseconds.
-        self._context.set_forkserver_preload(["watchers.parse"])
-        for _ in range(self._size):
-            self._idle.put_nowait(await asyncio.to_thread(self._start))
         return self
+
+    async def _ensure_started(self) -> None:
+        """Workers start with the first parse, so commands that never parse never start them."""
+        async with self._starting:
+            if self._started:
+                return
+            # Workers fork from a server that has imported the parsers once: a restart takes milliseconds.
+            self._context.set_forkserver_preload(["watchers.parse"])
+            for _ in range(self._size):
+                self._idle.put_nowait(await asyncio.to_thread(self._start))
+            self._started = True
 
     async def __aexit__(
         self,
@@ -105,6 +114,7 @@ class ParserPool:
 
     async def parse(self, body: bytes) -> ParseResult:
         """Parse `body` in a worker within the time limit; every failure is a ParseError value."""
+        await self._ensure_started()
         worker = await self._idle.get()
         try:
             result = await self._run(worker, body)

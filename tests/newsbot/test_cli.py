@@ -155,7 +155,7 @@ async def test_outlets_add_check_and_list(server: FeedServer, tmp_path: Path) ->
         (
             ("outlets", "check", "http://169.254.169.254/latest"),
             1,
-            "refused: 169.254.169.254 is a private or reserved address",
+            "refused: 169.254.169.254 is the cloud metadata address",
         ),
         (("poll",), 1, "poll needs --once"),
         (("frobnicate",), 2, "invalid choice: 'frobnicate'"),
