@@ -226,7 +226,7 @@ class Fetcher:
             reason = refusal_reason(url, self.policy.allow_private_networks)
             if reason is not None:
                 return FetchError(f"refused: {reason}")
-            async with self._gates.slot(URL(url).host or ""):
+            async with self._gates.slot(URL(url).raw_host or ""):
                 deadline = deadline or asyncio.get_running_loop().time() + self.policy.timeout.total_seconds()
                 try:
                     async with asyncio.timeout_at(deadline):

@@ -72,7 +72,7 @@ def refusal_reason(url: str, allow_private_networks: bool) -> str | None:
     try:
         # yarl is what aiohttp connects with, so its reading of the host is the one that counts.
         parsed = URL(url)
-        host = parsed.host
+        host = parsed.raw_host
     except (ValueError, TypeError):
         return "not a valid URL"
     scheme = parsed.scheme.lower()
