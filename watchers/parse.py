@@ -24,6 +24,8 @@ DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>")
 WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+XML_ENCODING = re.compile(rb"\s*<\?xml[^>]*\bencoding\s*=")
+CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
 # Tags that separate words when removed; other tags (b, a, span…) sit inside words' text.
 BREAKING_TAG = re.compile(
     r"<(?:script|style)\b.*?</(?:script|style)\s*>|<!--.*?-->"
@@ -57,8 +59,12 @@ class ParseError:
         return f"rejected:{self.code}"
 
 
-def parse_feed(body: bytes) -> ParsedFeed | ParseError:
-    """Parse RSS, Atom or JSON Feed bytes (never a URL or a path: feedparser would fetch those)."""
+def parse_feed(body: bytes, charset: str | None = None) -> ParsedFeed | ParseError:
+    """Parse RSS, Atom or JSON Feed bytes (never a URL or a path: feedparser would fetch those).
+
+    `charset` is the one HTTP declared; it counts only for a document that names no encoding itself.
+    """
+    body = in_declared_charset(body, charset)
     if declares_entities(body):
         # Entity expansion ("billion laughs", quadratic blowup) is refused before any parser sees it.
         return ParseError("the document declares XML entities, which are refused", "entities")
@@ -74,10 +80,35 @@ def parse_feed(body: bytes) -> ParsedFeed | ParseError:
     return ParseError("not a feed (no RSS, Atom or JSON Feed found)")
 
 
+def charset_of(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type header, if any."""
+    found = CHARSET.search(content_type)
+    return found[1] if found else None
+
+
 def with_ttl(feed: ParsedFeed, found: re.Match[bytes] | None) -> ParsedFeed:
     if found is None:
         return feed
     return ParsedFeed(feed.title, feed.items, feed.parser, feed.degraded, found[1].decode())
+
+
+def in_declared_charset(body: bytes, charset: str | None) -> bytes:
+    """The document as UTF-8 when only HTTP says how it is encoded (old Cyrillic sites: windows-1251).
+
+    Text that is valid UTF-8 stays as it is: servers often claim ISO-8859-1 by default, and
+    Cyrillic in a single-byte encoding is almost never valid UTF-8.
+    """
+    if not charset or body.startswith((b"\xef\xbb\xbf", *WIDE_BOMS)) or XML_ENCODING.match(body):
+        return body
+    try:
+        body.decode("utf-8")
+        return body
+    except UnicodeDecodeError:
+        pass
+    try:
+        return body.decode(charset, "replace").encode("utf-8")
+    except LookupError:
+        return body
 
 
 def declares_entities(body: bytes) -> bool:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from core.models import CacheHints, Failed, FetchOutcome, Modified, NotModified, Outlet, Validators
 from watchers.fetch import Fetcher, FetchError
-from watchers.parse import ParseError
+from watchers.parse import ParseError, charset_of
 from watchers.workers import FeedParser, ThreadParser
 
 
@@ -33,7 +33,7 @@ class FeedWatcher:
             validators = response.validators if response.status != 304 else outlet.state.validators
             return NotModified(validators, response.hints)
         # Parsing is CPU work, and hostile input; it runs in a worker with a time limit.
-        parsed = await self._parser.parse(response.body)
+        parsed = await self._parser.parse(response.body, charset_of(response.headers.get("content-type", "")))
         if isinstance(parsed, ParseError):
             return Failed(parsed.reason)
         hints = response.hints

@@ -23,14 +23,14 @@ STARTUP_SECONDS = 60.0
 
 
 class FeedParser(Protocol):
-    async def parse(self, body: bytes) -> ParseResult: ...
+    async def parse(self, body: bytes, charset: str | None = None) -> ParseResult: ...
 
 
 class ThreadParser:
     """Parses in a thread of this process: for one-off commands and tests, not for hostile input at scale."""
 
-    async def parse(self, body: bytes) -> ParseResult:
-        return await asyncio.to_thread(parse_feed, body)
+    async def parse(self, body: bytes, charset: str | None = None) -> ParseResult:
+        return await asyncio.to_thread(parse_feed, body, charset)
 
 
 def serve(connection: Connection, memory_limit: int) -> None:
@@ -41,12 +41,13 @@ def serve(connection: Connection, memory_limit: int) -> None:
     connection.send_bytes(READY)
     while True:
         try:
+            charset = connection.recv_bytes().decode() or None
             body = connection.recv_bytes()
         except (EOFError, OSError):
             return
         result: ParseResult
         try:
-            result = parse_feed(body)
+            result = parse_feed(body, charset)
         except MemoryError:
             result = ParseError("the document needs too much memory to parse", "memory")
         except RecursionError:
@@ -112,12 +113,12 @@ class ParserPool:
             worker.connection.close()  # the worker reads EOF and returns
         await asyncio.to_thread(stop_all, workers)
 
-    async def parse(self, body: bytes) -> ParseResult:
+    async def parse(self, body: bytes, charset: str | None = None) -> ParseResult:
         """Parse `body` in a worker within the time limit; every failure is a ParseError value."""
         await self._ensure_started()
         worker = await self._idle.get()
         try:
-            result = await self._run(worker, body)
+            result = await self._run(worker, body, charset)
         except TimeoutError:
             await self._replace(worker)
             seconds = self._timeout.total_seconds()
@@ -132,7 +133,7 @@ class ParserPool:
         self._idle.put_nowait(worker)
         return result
 
-    async def _run(self, worker: Worker, body: bytes) -> ParseResult:
+    async def _run(self, worker: Worker, body: bytes, charset: str | None) -> ParseResult:
         loop = asyncio.get_running_loop()
         readable: asyncio.Future[None] = loop.create_future()
         descriptor = worker.connection.fileno()
@@ -143,6 +144,7 @@ class ParserPool:
 
         loop.add_reader(descriptor, wake)
         try:
+            worker.connection.send_bytes((charset or "").encode())
             worker.connection.send_bytes(body)  # the idle worker is already reading
             async with asyncio.timeout(self._timeout.total_seconds()):
                 await readable

@@ -17,6 +17,7 @@ class Route:
     body: bytes = b""
     status: int = 200
     content_type: str = "application/rss+xml"
+    charset: str | None = None
     etag: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
@@ -105,7 +106,11 @@ class FeedServer:
         if route.trickle or route.stream:
             return await self._stream(request, route, headers)
         return web.Response(
-            status=route.status, body=route.body, content_type=route.content_type, headers=headers
+            status=route.status,
+            body=route.body,
+            content_type=route.content_type,
+            charset=route.charset,
+            headers=headers,
         )
 
     async def _stream(

@@ -185,3 +185,13 @@ async def test_the_pool_keeps_working_after_a_worker_is_killed(parsers: ParserPo
 )
 def test_entity_declarations_are_refused_before_parsing(body: bytes) -> None:
     assert parse_feed(body) == ParseError("the document declares XML entities, which are refused", "entities")
+
+
+async def test_a_worker_decodes_with_the_http_charset(parsers: ParserPool) -> None:
+    document = "<rss><channel><item><title>Новости Бишкека</title></item></channel></rss>"
+    async with FeedServer() as server:
+        url = server.serve("/feed", Route(document.encode("cp1251"), charset="windows-1251"))
+        async with Fetcher(POLICY) as fetcher:
+            outcome = await FeedWatcher(fetcher, parsers).fetch(outlet(1, url))
+    assert isinstance(outcome, Modified)
+    assert outcome.items[0].title == "Новости Бишкека"

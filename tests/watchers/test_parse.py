@@ -11,7 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from watchers.parse import SUMMARY_CHARS, ParsedFeed, ParseError, parse_feed, plain_text
+from watchers.parse import SUMMARY_CHARS, ParsedFeed, ParseError, charset_of, parse_feed, plain_text
 
 ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><title>Atom outlet</title>
@@ -188,3 +188,35 @@ def test_every_feedparser_test_document_ends_classified(corpora: Path) -> None:
     assert sum(outcomes.values()) > 2000
     assert set(outcomes) <= {"ok", "ok_degraded", "rejected:entities", "rejected:not_a_feed"}
     assert outcomes["ok"] > 2000
+
+
+NO_DECLARATION = CYRILLIC_TEMPLATE.split("\n", 1)[1]
+
+
+@pytest.mark.parametrize(("charset", "codec"), [("windows-1251", "cp1251"), ("KOI8-R", "koi8_r")])
+def test_the_http_charset_decodes_a_document_that_names_none(charset: str, codec: str) -> None:
+    (item,) = parsed_with(NO_DECLARATION.encode(codec), charset).items
+    assert item.title == "Саммит ОДКБ в Астане"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        NO_DECLARATION.encode("utf-8"),  # a server claiming Latin-1 for UTF-8 text
+        CYRILLIC_TEMPLATE.format(encoding="windows-1251").encode("cp1251"),  # the document's own word wins
+    ],
+)
+def test_a_wrong_http_charset_does_not_garble_text(body: bytes) -> None:
+    (item,) = parsed_with(body, "iso-8859-1").items
+    assert item.title == "Саммит ОДКБ в Астане"
+
+
+def parsed_with(body: bytes, charset: str) -> ParsedFeed:
+    result = parse_feed(body, charset)
+    assert isinstance(result, ParsedFeed), result
+    return result
+
+
+def test_charset_of_a_content_type() -> None:
+    assert charset_of('application/rss+xml; charset="windows-1251"') == "windows-1251"
+    assert charset_of("text/xml") is None
