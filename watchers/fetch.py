@@ -238,7 +238,10 @@ class Fetcher:
             location = response.headers.get("location")
             if not location:
                 return FetchError(f"HTTP {response.status} redirect without a Location")
-            url = urljoin(url, location)
+            try:
+                url = urljoin(url, location)
+            except ValueError:
+                return FetchError(f"HTTP {response.status} redirect to an invalid URL")
         return FetchError(f"more than {self.policy.max_redirects} redirects")
 
     async def _get_once(self, url: str, headers: Mapping[str, str]) -> Response | FetchError:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing
 import resource
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
 from typing import Protocol
 
+from core.models import FeedItem
 from watchers.parse import ParsedFeed, ParseError, parse_feed
 
 log = logging.getLogger(__name__)
@@ -45,16 +47,70 @@ def serve(connection: Connection, memory_limit: int) -> None:
             body = connection.recv_bytes()
         except (EOFError, OSError):
             return
-        result: ParseResult
         try:
-            result = parse_feed(body, charset)
+            answer = encode_result(parse_feed(body, charset))
         except MemoryError:
-            result = ParseError("the document needs too much memory to parse", "memory")
+            answer = encode_result(ParseError("the document needs too much memory to parse", "memory"))
         except RecursionError:
-            result = ParseError("the document nests too deeply to parse", "nesting")
+            answer = encode_result(ParseError("the document nests too deeply to parse", "nesting"))
         except Exception as error:  # a parser bug on one document must not take the worker down
-            result = ParseError(f"the parser failed ({type(error).__name__})", "parser_error")
-        connection.send(result)
+            answer = encode_result(ParseError(f"the parser failed ({type(error).__name__})", "parser_error"))
+        connection.send_bytes(answer)
+
+
+# Results cross the process boundary as JSON, not pickle: a worker that hostile input managed to
+# subvert can then send wrong data at worst, never code for the main process to run.
+def encode_result(result: ParseResult) -> bytes:
+    if isinstance(result, ParseError):
+        return json.dumps({"error": result.reason, "code": result.code}).encode()
+    items = [
+        [
+            item.title,
+            item.url,
+            item.guid,
+            item.summary,
+            item.published.isoformat() if item.published else None,
+            item.language,
+        ]
+        for item in result.items
+    ]
+    document = {
+        "title": result.title,
+        "parser": result.parser,
+        "degraded": result.degraded,
+        "ttl": result.ttl,
+        "items": items,
+    }
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def decode_result(data: bytes) -> ParseResult:
+    """The result a worker sent; raises ValueError, TypeError or KeyError if it is malformed."""
+    document = json.loads(data)
+    if "error" in document:
+        return ParseError(str(document["error"]), str(document["code"]))
+    items = tuple(
+        FeedItem(
+            title=str(title),
+            url=optional_text(url),
+            guid=optional_text(guid),
+            summary=str(summary),
+            published=datetime.fromisoformat(published) if published else None,
+            language=optional_text(language),
+        )
+        for title, url, guid, summary, published, language in document["items"]
+    )
+    return ParsedFeed(
+        str(document["title"]),
+        items,
+        str(document["parser"]),
+        bool(document["degraded"]),
+        optional_text(document["ttl"]),
+    )
+
+
+def optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 @dataclass(slots=True)
@@ -123,7 +179,7 @@ class ParserPool:
             await self._replace(worker)
             seconds = self._timeout.total_seconds()
             return ParseError(f"parsing took longer than {seconds:g} s and was stopped", "timeout")
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError, TypeError, KeyError):
             await self._replace(worker)
             return ParseError("the parser process died on this document", "crashed")
         except BaseException:
@@ -150,8 +206,7 @@ class ParserPool:
                 await readable
         finally:
             loop.remove_reader(descriptor)
-        result: ParseResult = worker.connection.recv()
-        return result
+        return decode_result(worker.connection.recv_bytes())
 
     async def _replace(self, worker: Worker) -> None:
         if worker in self._all:

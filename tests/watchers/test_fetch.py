@@ -86,6 +86,12 @@ async def test_redirects_are_followed_and_limited(server: FeedServer) -> None:
     assert looping == FetchError("more than 5 redirects")
 
 
+async def test_a_redirect_to_garbage_is_a_value(server: FeedServer) -> None:
+    url = server.serve("/odd", Route(status=302, headers={"Location": "http://[not-an-address/"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        assert await fetcher.get(url) == FetchError("HTTP 302 redirect to an invalid URL")
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 async def test_private_networks_are_refused_before_any_request(server: FeedServer, host: str) -> None:
     server.serve("/feed", Route(rss([])))

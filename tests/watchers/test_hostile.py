@@ -19,7 +19,7 @@ from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from watchers.fetch import Fetcher, FetchPolicy
 from watchers.parse import ParsedFeed, ParseError, parse_feed
 from watchers.watcher import FeedWatcher
-from watchers.workers import ParserPool
+from watchers.workers import ParserPool, decode_result, encode_result
 
 CAP = 1 << 20
 POLICY = FetchPolicy(allow_private_networks=True, max_bytes=CAP, timeout=timedelta(seconds=2))
@@ -195,3 +195,16 @@ async def test_a_worker_decodes_with_the_http_charset(parsers: ParserPool) -> No
             outcome = await FeedWatcher(fetcher, parsers).fetch(outlet(1, url))
     assert isinstance(outcome, Modified)
     assert outcome.items[0].title == "Новости Бишкека"
+
+
+def test_results_survive_the_trip_from_a_worker() -> None:
+    result = parse_feed(rss([news_entry(1, "Саммит ШОС"), news_entry(2, "CSTO drills")]))
+    assert decode_result(encode_result(result)) == result
+    refusal = ParseError("parsing took longer than 1 s and was stopped", "timeout")
+    assert decode_result(encode_result(refusal)) == refusal
+
+
+@pytest.mark.parametrize("data", [b"", b"[]", b'{"title": 1}', b'{"items": [[1, 2]]}', b"\x80pickle"])
+def test_a_malformed_answer_from_a_worker_is_refused(data: bytes) -> None:
+    with pytest.raises((ValueError, TypeError, KeyError)):
+        decode_result(data)
