@@ -23,6 +23,7 @@ from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
 from watchers.fetch import Fetcher, FetchPolicy
 from watchers.watcher import FeedWatcher
+from watchers.workers import ParserPool
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,13 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         max_bytes=settings.fetch.max_bytes,
         timeout=settings.fetch.timeout,
         user_agent=settings.fetch.user_agent,
+        per_host_limit=settings.fetch.per_host_limit,
+        global_limit=settings.fetch.global_limit,
     )
+
+
+def parser_pool(settings: Settings) -> ParserPool:
+    return ParserPool(settings.fetch.parse_workers, settings.fetch.parse_timeout)
 
 
 async def prepare_schema(engine: AsyncEngine, settings: Settings) -> None:
@@ -100,14 +107,14 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
         channels: dict[Platform, Channel] = {}
         if console is not None:
             channels[Platform.CONSOLE] = ConsoleChannel(stdout, as_json=as_json)
-        async with Fetcher(fetch_policy(settings)) as fetcher:
+        async with Fetcher(fetch_policy(settings)) as fetcher, parser_pool(settings) as parsers:
             yield App(
                 settings=settings,
                 engine=engine,
                 archive=archive,
                 catalog=catalog,
                 outbox=SqlOutbox(engine),
-                watcher=FeedWatcher(fetcher),
+                watcher=FeedWatcher(fetcher, parsers),
                 watchlist=watchlist,
                 channels=channels,
                 console=console,

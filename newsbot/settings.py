@@ -79,6 +79,10 @@ class FetchSettings:
     max_bytes: int = 10_485_760
     timeout: timedelta = timedelta(seconds=20)
     user_agent: str = f"newsbot/{__version__} (+{PROJECT_URL})"
+    per_host_limit: int = 4
+    global_limit: int = 64
+    parse_timeout: timedelta = timedelta(seconds=10)
+    parse_workers: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,10 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "max_bytes": positive(parse_int),
         "timeout": parse_duration,
         "user_agent": parse_str,
+        "per_host_limit": positive(parse_int),
+        "global_limit": positive(parse_int),
+        "parse_timeout": parse_duration,
+        "parse_workers": positive(parse_int, upper=64),
     },
     "schedule": {
         "min_interval": parse_duration,

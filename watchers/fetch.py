@@ -1,23 +1,31 @@
-"""Safe HTTP GET for outlets: conditional, size- and time-capped, redirects checked hop by hop."""
+"""Safe HTTP GET for outlets: conditional, size- and time-capped, rate-limited, redirects checked hop by hop."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import Mapping
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from types import TracebackType
+from typing import Protocol
 from urllib.parse import urljoin
 
 import aiohttp
+import brotli
+from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from core.models import Validators
-from watchers.freshness import delta_seconds
+from watchers.freshness import cache_lifetime, delta_seconds
 from watchers.guard import GuardedResolver, RefusedAddress, refusal_reason
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK_BYTES = 64 * 1024
+ACCEPT_ENCODING = "gzip, deflate, br"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +33,11 @@ class FetchPolicy:
     allow_private_networks: bool = False
     max_bytes: int = 10 * 1024 * 1024
     timeout: timedelta = timedelta(seconds=20)
+    connect_timeout: timedelta = timedelta(seconds=10)
     user_agent: str = "newsbot"
     max_redirects: int = 5
-    per_host_connections: int = 4
-    connections: int = 64
+    per_host_limit: int = 4
+    global_limit: int = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,10 @@ class Response:
     @property
     def validators(self) -> Validators:
         return Validators(self.headers.get("etag"), self.headers.get("last-modified"))
+
+    def max_age(self, now: datetime) -> timedelta | None:
+        """How long the server says the answer stays fresh (Cache-Control max-age, else Expires)."""
+        return cache_lifetime(self.headers, now)
 
     def is_not_modified(self) -> bool:
         """304, or a 200 with nothing in it (some servers answer that way to a conditional GET)."""
@@ -68,23 +81,126 @@ class FetchError:
     reason: str
 
 
-class Fetcher:
-    """One aiohttp session for all outlets; use as `async with Fetcher(policy) as fetcher`."""
+class TooLarge(Exception):
+    """The body (after decompression) passed the size cap."""
 
-    def __init__(self, policy: FetchPolicy) -> None:
+
+class Decoder(Protocol):
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        """Decoded bytes of `chunk`; raises TooLarge rather than produce more than `room` bytes."""
+        ...
+
+
+class Identity:
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        if len(chunk) > room:
+            raise TooLarge
+        return chunk
+
+
+class Inflate:
+    """gzip and deflate, inflated at most `room + 1` bytes at a time so a bomb never fills memory."""
+
+    def __init__(self) -> None:
+        self._inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 32)  # zlib or gzip header
+        self._started = False
+
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        if not self._started:
+            self._started = True
+            try:
+                return self._inflate(chunk, room)
+            except zlib.error:
+                # Some servers send "deflate" without the zlib header (RFC 9110 §8.4.1.2 notes this).
+                self._inflater = zlib.decompressobj(wbits=-zlib.MAX_WBITS)
+        return self._inflate(chunk, room)
+
+    def _inflate(self, chunk: bytes, room: int) -> bytes:
+        output = self._inflater.decompress(chunk, room + 1)
+        while self._inflater.unconsumed_tail and len(output) <= room:
+            output += self._inflater.decompress(self._inflater.unconsumed_tail, room + 1 - len(output))
+        if len(output) > room:
+            raise TooLarge
+        return output
+
+
+class Unbrotli:
+    def __init__(self) -> None:
+        self._decompressor = brotli.Decompressor()
+
+    def decode(self, chunk: bytes, room: int) -> bytes:
+        output: bytes = self._decompressor.process(chunk, output_buffer_limit=room + 1)
+        while not self._decompressor.can_accept_more_data() and len(output) <= room:
+            output += self._decompressor.process(b"", output_buffer_limit=room + 1 - len(output))
+        if len(output) > room:
+            raise TooLarge
+        return output
+
+
+def decoder_for(content_encoding: str) -> Decoder | None:
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return Identity()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return Inflate()
+    if encoding == "br":
+        return Unbrotli()
+    return None
+
+
+class Gates:
+    """Concurrency limits: at most `per_host` requests to one host and `total` in all at once."""
+
+    def __init__(self, per_host: int, total: int) -> None:
+        self._per_host = per_host
+        self._total = asyncio.Semaphore(total)
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        gate, users = self._hosts.get(host, (None, 0))
+        gate = gate or asyncio.Semaphore(self._per_host)
+        self._hosts[host] = (gate, users + 1)
+        try:
+            # The host's gate first, so a request queued behind a slow host holds no global slot.
+            async with gate, self._total:
+                yield
+        finally:
+            gate, users = self._hosts[host]
+            if users == 1:
+                del self._hosts[host]
+            else:
+                self._hosts[host] = (gate, users - 1)
+
+
+class Fetcher:
+    """One aiohttp session for all outlets; use as `async with Fetcher(policy) as fetcher`.
+
+    `resolver` is what connections resolve names with: by default the system resolver behind the
+    guard. Tests pass the guard over a fake DNS, inside a table that routes public-looking
+    addresses to loopback servers.
+    """
+
+    def __init__(self, policy: FetchPolicy, resolver: AbstractResolver | None = None) -> None:
         self.policy = policy
+        self._resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._gates = Gates(policy.per_host_limit, policy.global_limit)
 
     async def __aenter__(self) -> Fetcher:
+        resolver = self._resolver or GuardedResolver(
+            aiohttp.ThreadedResolver(), self.policy.allow_private_networks
+        )
         connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(self.policy.allow_private_networks),
-            limit=self.policy.connections,
-            limit_per_host=self.policy.per_host_connections,
+            resolver=resolver, limit=self.policy.global_limit, limit_per_host=self.policy.per_host_limit
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self.policy.timeout.total_seconds(), sock_connect=10),
-            headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": "gzip, deflate"},
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=self.policy.connect_timeout.total_seconds()
+            ),
+            headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            auto_decompress=False,  # we inflate ourselves, capped, instead of trusting the ratio
             trust_env=False,  # no proxy from the environment may route around the guard
         )
         return self
@@ -100,19 +216,32 @@ class Fetcher:
             self._session = None
 
     async def get(self, url: str, validators: Validators = Validators()) -> Response | FetchError:
-        """GET `url`, following at most `max_redirects` redirects, each hop checked by the guard."""
+        """GET `url`, following at most `max_redirects` redirects, each hop checked by the guard.
+
+        The total timeout covers all hops and starts once the first hop has its concurrency slot.
+        """
         headers = conditional_headers(validators)
+        deadline: float | None = None
         for _hop in range(self.policy.max_redirects + 1):
             reason = refusal_reason(url, self.policy.allow_private_networks)
             if reason is not None:
                 return FetchError(f"refused: {reason}")
-            response = await self._get_once(url, headers)
+            async with self._gates.slot(URL(url).raw_host or ""):
+                deadline = deadline or asyncio.get_running_loop().time() + self.policy.timeout.total_seconds()
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        response = await self._get_once(url, headers)
+                except TimeoutError:
+                    return FetchError(f"no complete answer within {self.policy.timeout.total_seconds():g} s")
             if isinstance(response, FetchError) or response.status not in REDIRECT_STATUSES:
                 return response
             location = response.headers.get("location")
             if not location:
                 return FetchError(f"HTTP {response.status} redirect without a Location")
-            url = urljoin(url, location)
+            try:
+                url = urljoin(url, location)
+            except ValueError:
+                return FetchError(f"HTTP {response.status} redirect to an invalid URL")
         return FetchError(f"more than {self.policy.max_redirects} redirects")
 
     async def _get_once(self, url: str, headers: Mapping[str, str]) -> Response | FetchError:
@@ -120,9 +249,8 @@ class Fetcher:
             raise RuntimeError("Fetcher used outside `async with`")
         try:
             async with self._session.get(url, headers=headers, allow_redirects=False) as response:
-                if response.status in REDIRECT_STATUSES or not 200 <= response.status < 300:
-                    body = b""
-                else:
+                body = b""
+                if 200 <= response.status < 300:
                     capped = await self._read_capped(response)
                     if isinstance(capped, FetchError):
                         return capped
@@ -134,8 +262,6 @@ class Fetcher:
             return FetchError(
                 f"cannot connect to {error.host}:{error.port}: {connection_problem(error.os_error)}"
             )
-        except TimeoutError:
-            return FetchError(f"no complete answer within {self.policy.timeout.total_seconds():g} s")
         except aiohttp.InvalidURL:
             return FetchError("not a valid URL")
         except aiohttp.ClientResponseError as error:
@@ -144,15 +270,23 @@ class Fetcher:
             return FetchError(f"fetch failed: {type(error).__name__}: {error}")
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes | FetchError:
-        """The decompressed body, abandoned as soon as it passes max_bytes (gzip bombs stop here)."""
+        """The decoded body, abandoned as soon as it would pass max_bytes (gzip bombs stop here)."""
         limit = self.policy.max_bytes
-        if response.content_length is not None and response.content_length > limit:
-            return FetchError(f"response larger than {limit} bytes")
+        too_large = FetchError(f"response larger than {limit} bytes")
+        encoding = response.headers.get("Content-Encoding", "")
+        decoder = decoder_for(encoding)
+        if decoder is None:
+            return FetchError(f"unsupported Content-Encoding {encoding!r}")
+        if not encoding and response.content_length is not None and response.content_length > limit:
+            return too_large
         body = bytearray()
-        async for chunk in response.content.iter_chunked(CHUNK_BYTES):
-            body += chunk
-            if len(body) > limit:
-                return FetchError(f"response larger than {limit} bytes")
+        try:
+            async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+                body += decoder.decode(chunk, limit - len(body))
+        except TooLarge:
+            return too_large
+        except (zlib.error, brotli.error):
+            return FetchError(f"the {encoding} body is corrupt")
         return bytes(body)
 
 

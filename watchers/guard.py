@@ -1,17 +1,17 @@
-"""The SSRF guard: which URLs and addresses newsbot may fetch from."""
+"""The SSRF guard: which URLs and addresses newsbot may fetch from, with reasons a user can read."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
 
-from aiohttp import ThreadedResolver
-from aiohttp.abc import ResolveResult
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+METADATA = ipaddress.ip_address("169.254.169.254")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -31,57 +31,83 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
     return None
 
 
+def forbidden_range(address: IPAddress) -> str | None:
+    """The kind of non-public network `address` is in (for the refusal message), or None if public."""
+    if isinstance(address, ipaddress.IPv6Address) and (inner := embedded_ipv4(address)) is not None:
+        return forbidden_range(inner)
+    checks = (
+        (address == METADATA, "the cloud metadata address"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_unspecified, "the unspecified address"),
+        (address.is_link_local, "a link-local address"),
+        (isinstance(address, ipaddress.IPv4Address) and address in CGNAT, "a carrier-grade NAT address"),
+        (address.is_multicast, "a multicast address"),
+        (address.is_reserved, "a reserved address"),
+        (address.is_private, "a private network address"),
+        (not address.is_global, "a reserved address"),
+    )
+    return next((kind for hit, kind in checks if hit), None)
+
+
 def is_public_address(address: IPAddress) -> bool:
     """False for loopback, private, link-local (incl. cloud metadata), CGNAT, multicast, reserved."""
-    if isinstance(address, ipaddress.IPv6Address) and (inner := embedded_ipv4(address)) is not None:
-        return is_public_address(inner)
-    if isinstance(address, ipaddress.IPv4Address) and address in CGNAT:
-        return False
-    return address.is_global and not address.is_multicast
+    return forbidden_range(address) is None
 
 
 def literal_address(host: str) -> IPAddress | None:
     """The address a host names literally, in any form the C library would accept (0x7f.1, 2130706433)."""
+    host = host.strip("[]").rstrip(".")
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host)
     except ValueError:
         pass
     try:
         return ipaddress.IPv4Address(socket.inet_aton(host))
-    except OSError:
+    except (OSError, UnicodeError, ValueError):
         return None
 
 
 def refusal_reason(url: str, allow_private_networks: bool) -> str | None:
     """Why `url` may not be fetched, or None. Names are checked again when they resolve."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
+        # yarl is what aiohttp connects with, so its reading of the host is the one that counts.
+        parsed = URL(url)
+        host = parsed.raw_host
+    except (ValueError, TypeError):
         return "not a valid URL"
-    if parts.scheme.lower() not in ALLOWED_SCHEMES:
-        return f"only http and https URLs can be fetched, not {parts.scheme or 'a bare path'!r}"
+    scheme = parsed.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        return f"only http and https URLs can be fetched, not {scheme or 'a bare path'!r}"
     if not host:
         return "the URL has no host"
     address = literal_address(host)
-    if address is not None and not allow_private_networks and not is_public_address(address):
-        return f"{host} is a private or reserved address"
+    if address is not None and not allow_private_networks and (kind := forbidden_range(address)):
+        return f"{host} is {kind}"
     return None
 
 
-class GuardedResolver(ThreadedResolver):
-    """Refuses a name if any of its addresses is not public, so DNS cannot point us inward."""
+class GuardedResolver(AbstractResolver):
+    """Refuses a name if any of its DNS answers is not public, so DNS cannot point us inward.
 
-    def __init__(self, allow_private_networks: bool) -> None:
-        super().__init__()
+    aiohttp connects only to the addresses its resolver returns, and resolves for every new
+    connection, so this is also the check at connect time (no rebinding between check and use).
+    """
+
+    def __init__(self, dns: AbstractResolver, allow_private_networks: bool) -> None:
+        self._dns = dns
         self._allow_private_networks = allow_private_networks
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        answers = await super().resolve(host, port, family)
+        answers = await self._dns.resolve(host, port, family)
         if not self._allow_private_networks:
+            # One inward answer refuses the name: a mixed answer lets the connector pick either.
             for answer in answers:
-                if not is_public_address(ipaddress.ip_address(answer["host"])):
-                    raise RefusedAddress(f"{host} resolves to a private or reserved address")
+                kind = forbidden_range(ipaddress.ip_address(answer["host"]))
+                if kind is not None:
+                    raise RefusedAddress(f"{host} resolves to {answer['host']}, {kind}")
         return answers
+
+    async def close(self) -> None:
+        await self._dns.close()

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from core.models import Failed, FetchOutcome, Modified, NotModified, Outlet, Validators
 from watchers.fetch import Fetcher, FetchError
-from watchers.freshness import cache_lifetime, feed_ttl
-from watchers.parse import ParseError, parse_feed
+from watchers.freshness import feed_ttl
+from watchers.parse import ParseError, charset_of
+from watchers.workers import FeedParser, ThreadParser
 
 
 class FeedWatcher:
     """core.ports.Watcher for RSS, Atom and JSON Feed outlets."""
 
-    def __init__(self, fetcher: Fetcher) -> None:
+    def __init__(self, fetcher: Fetcher, parser: FeedParser | None = None) -> None:
         self._fetcher = fetcher
+        self._parser = parser or ThreadParser()
 
     async def fetch(self, outlet: Outlet) -> FetchOutcome:
         response = await self._fetcher.get(outlet.url, outlet.state.validators)
@@ -28,15 +29,16 @@ class FeedWatcher:
             )
         if not response.is_ok() and response.status != 304:
             return Failed(f"HTTP {response.status}")
-        max_age = cache_lifetime(response.headers, datetime.now(UTC))
+        now = datetime.now(UTC)
         if response.is_not_modified():
+            # Never parsed: an unchanged outlet costs a request and nothing more.
             validators = response.validators if response.status != 304 else outlet.state.validators
-            return NotModified(validators, max_age)
-        # Parsing is CPU work; keep the event loop free for other outlets and the chat front-ends.
-        parsed = await asyncio.get_running_loop().run_in_executor(None, parse_feed, response.body)
+            return NotModified(validators, response.max_age(now))
+        # Parsing is CPU work, and hostile input; it runs in a worker with a time limit.
+        parsed = await self._parser.parse(response.body, charset_of(response.headers.get("content-type", "")))
         if isinstance(parsed, ParseError):
             return Failed(parsed.reason)
-        return Modified(parsed.items, response.validators, max_age, feed_ttl(response.body))
+        return Modified(parsed.items, response.validators, response.max_age(now), feed_ttl(response.body))
 
 
 def refreshed(old: Validators, new: Validators) -> Validators:

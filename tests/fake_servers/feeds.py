@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -16,9 +17,12 @@ class Route:
     body: bytes = b""
     status: int = 200
     content_type: str = "application/rss+xml"
+    charset: str | None = None
     etag: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between single bytes of the body: a server stalling us on purpose
+    stream: Callable[[], AsyncIterator[bytes]] | None = None  # a body generated while it is sent
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,30 @@ class FeedServer:
             headers["ETag"] = route.etag
             if request.headers.get("If-None-Match") == route.etag:
                 return web.Response(status=304, headers=headers)
+        if route.trickle or route.stream:
+            return await self._stream(request, route, headers)
         return web.Response(
-            status=route.status, body=route.body, content_type=route.content_type, headers=headers
+            status=route.status,
+            body=route.body,
+            content_type=route.content_type,
+            charset=route.charset,
+            headers=headers,
         )
+
+    async def _stream(
+        self, request: web.Request, route: Route, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=route.status, headers=headers)
+        response.content_type = route.content_type
+        await response.prepare(request)
+        try:
+            if route.stream is not None:
+                async for chunk in route.stream():
+                    await response.write(chunk)
+            for index in range(len(route.body)):
+                await response.write(route.body[index : index + 1])
+                await asyncio.sleep(route.trickle)
+            await response.write_eof()
+        except (ConnectionResetError, ConnectionError):
+            pass  # the client gave up, as it should
+        return response

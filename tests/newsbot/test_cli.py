@@ -202,7 +202,7 @@ async def test_an_outlet_failing_too_often_is_deactivated_listed_and_enabled_aga
         (
             ("outlets", "check", "http://169.254.169.254/latest"),
             1,
-            "refused: 169.254.169.254 is a private or reserved address",
+            "refused: 169.254.169.254 is the cloud metadata address",
         ),
         (("poll",), 1, "poll needs --once"),
         (("frobnicate",), 2, "invalid choice: 'frobnicate'"),

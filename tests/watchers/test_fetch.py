@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import brotli
 import pytest
 
 from core.models import Failed, Modified, NotModified, Outlet, OutletKind, OutletState, Validators
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
-from watchers.fetch import Fetcher, FetchError, FetchPolicy, Response
+from watchers.fetch import Fetcher, FetchError, FetchPolicy, Gates, Response
 from watchers.watcher import FeedWatcher
 
 LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=2), max_bytes=100_000)
@@ -83,6 +86,12 @@ async def test_redirects_are_followed_and_limited(server: FeedServer) -> None:
     assert looping == FetchError("more than 5 redirects")
 
 
+async def test_a_redirect_to_garbage_is_a_value(server: FeedServer) -> None:
+    url = server.serve("/odd", Route(status=302, headers={"Location": "http://[not-an-address/"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        assert await fetcher.get(url) == FetchError("HTTP 302 redirect to an invalid URL")
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 async def test_private_networks_are_refused_before_any_request(server: FeedServer, host: str) -> None:
     server.serve("/feed", Route(rss([])))
@@ -103,3 +112,103 @@ async def test_every_redirect_hop_is_checked(server: FeedServer) -> None:
 def test_retry_after_as_an_http_date() -> None:
     response = Response("https://example.org/", 503, b"", {"retry-after": "Thu, 01 Jan 2026 00:02:00 GMT"})
     assert response.retry_after(datetime(2026, 1, 1, tzinfo=UTC)) == timedelta(minutes=2)
+
+
+FEED = rss([news_entry(3, "Caspian pipeline")])
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", gzip.compress(FEED)),
+        ("deflate", zlib.compress(FEED)),
+        ("deflate", zlib.compress(FEED)[2:-4]),  # raw deflate, as some servers send it
+        ("br", brotli.compress(FEED)),
+        ("identity", FEED),
+    ],
+    ids=["gzip", "zlib", "raw-deflate", "br", "identity"],
+)
+async def test_compressed_bodies_are_decoded(server: FeedServer, encoding: str, body: bytes) -> None:
+    url = server.serve("/feed", Route(body, headers={"Content-Encoding": encoding}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(url)
+    assert isinstance(result, Response)
+    assert result.body == FEED
+    assert server.requests[0][1]["Accept-Encoding"] == "gzip, deflate, br"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("br", brotli.compress(b"\0" * 5_000_000, quality=5)),
+        ("deflate", zlib.compress(b"\0" * 5_000_000)),
+        ("identity", b"x" * 100_001),
+    ],
+    ids=["br", "deflate", "identity"],
+)
+async def test_the_cap_holds_for_every_encoding(server: FeedServer, encoding: str, body: bytes) -> None:
+    url = server.serve("/bomb", Route(body, headers={"Content-Encoding": encoding}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        assert await fetcher.get(url) == FetchError("response larger than 100000 bytes")
+
+
+async def test_exactly_at_the_cap_is_accepted(server: FeedServer) -> None:
+    url = server.serve("/full", Route(gzip.compress(b" " * 100_000), headers={"Content-Encoding": "gzip"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(url)
+    assert isinstance(result, Response)
+    assert len(result.body) == 100_000
+
+
+async def test_unknown_or_corrupt_encodings_fail_with_a_reason(server: FeedServer) -> None:
+    server.serve("/zstd", Route(b"...", headers={"Content-Encoding": "zstd"}))
+    server.serve("/corrupt", Route(b"not gzip at all", headers={"Content-Encoding": "gzip"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        assert await fetcher.get(server.url("/zstd")) == FetchError("unsupported Content-Encoding 'zstd'")
+        assert await fetcher.get(server.url("/corrupt")) == FetchError("the gzip body is corrupt")
+
+
+async def test_an_honest_user_agent_is_sent(server: FeedServer) -> None:
+    url = server.serve("/feed", Route(FEED))
+    policy = FetchPolicy(allow_private_networks=True, user_agent="newsbot/0.1 (+https://example.org/bot)")
+    async with Fetcher(policy) as fetcher:
+        await fetcher.get(url)
+    assert server.requests[0][1]["User-Agent"] == "newsbot/0.1 (+https://example.org/bot)"
+
+
+async def test_an_empty_200_to_a_conditional_get_is_not_modified(server: FeedServer) -> None:
+    url = server.serve("/feed", Route(b"  \n", headers={"Cache-Control": "max-age=600"}))
+    async with Fetcher(LOOPBACK) as fetcher:
+        outcome = await FeedWatcher(fetcher).fetch(outlet(url, Validators(last_modified="yesterday")))
+    assert outcome == NotModified(Validators(), timedelta(minutes=10))
+    assert server.requests[0][1]["If-Modified-Since"] == "yesterday"
+
+
+async def test_freshness_hints_reach_the_outcome(server: FeedServer) -> None:
+    body = FEED.replace(b"<language>", b"<ttl>45</ttl><language>")
+    headers = {"Cache-Control": "public, max-age=300", "Expires": "Thu, 26 Nov 2026 12:00:00 GMT"}
+    url = server.serve("/feed", Route(body, headers=headers))
+    async with Fetcher(LOOPBACK) as fetcher:
+        outcome = await FeedWatcher(fetcher).fetch(outlet(url))
+    assert isinstance(outcome, Modified)
+    # Cache-Control wins over Expires (RFC 9111 §4.2.1); the <ttl> is in minutes.
+    assert (outcome.max_age, outcome.ttl) == (timedelta(minutes=5), timedelta(minutes=45))
+
+
+async def test_gates_limit_requests_per_host_and_in_all() -> None:
+    gates = Gates(per_host=2, total=3)
+    release = asyncio.Event()
+    inside: list[str] = []
+
+    async def hold(host: str) -> None:
+        async with gates.slot(host):
+            inside.append(host)
+            await release.wait()
+
+    tasks = [asyncio.create_task(hold(host)) for host in ["a", "a", "a", "b", "b", "c"]]
+    for _ in range(10):
+        await asyncio.sleep(0)  # let every task that can enter do so
+    assert sorted(inside) == ["a", "a", "b"]
+    release.set()
+    await asyncio.gather(*tasks)
+    assert sorted(inside) == ["a", "a", "a", "b", "b", "c"]
