@@ -22,7 +22,7 @@ from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
 from watchers.fetch import Fetcher, FetchPolicy
-from watchers.watcher import FeedWatcher
+from watchers.watcher import FeedWatcher, OutletWatcher
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class App:
     archive: SqlArchive
     catalog: SqlCatalog
     outbox: SqlOutbox
-    watcher: FeedWatcher
+    watcher: OutletWatcher
     watchlist: Watchlist
     channels: dict[Platform, Channel]
     console: Destination | None
@@ -107,7 +107,7 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
                 archive=archive,
                 catalog=catalog,
                 outbox=SqlOutbox(engine),
-                watcher=FeedWatcher(fetcher),
+                watcher=OutletWatcher(fetcher, FeedWatcher(fetcher)),
                 watchlist=watchlist,
                 channels=channels,
                 console=console,

@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from core.models import OutletKind, OutletSpec, Topic
+from core.models import OutletKind, OutletSpec, PageSelectors, Topic
 from newsbot import __version__
 from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
 
@@ -221,7 +221,8 @@ SECTION_TYPES: dict[str, type[Any]] = {
     "slack": SlackSettings,
     "fetch": FetchSettings,
 }
-OUTLET_KEYS = {"name", "url", "kind", "interval"}
+OUTLET_KEYS = {"name", "url", "kind", "interval", "group", "selectors"}
+SELECTOR_KEYS = ("item", "title", "link", "date")
 TOPIC_KEYS = {"name", "query", "aliases"}
 
 
@@ -311,9 +312,21 @@ def parse_outlets(entries: Any) -> tuple[OutletSpec, ...]:
                 url=url,
                 kind=parse_value(f"{where} kind", OutletKind, entry.get("kind", "feed")),
                 interval=parse_value(f"{where} interval", parse_duration, entry.get("interval", "5m")),
+                group=parse_value(f"{where} group", parse_str, entry.get("group", "")),
+                selectors=parse_value(f"{where} selectors", parse_selectors, entry.get("selectors", {})),
             )
         )
     return tuple(specs)
+
+
+def parse_selectors(value: Any) -> PageSelectors:
+    """`{ item = "article", title = "h2", link = "h2 a", date = "time" }`: CSS selectors, all optional."""
+    if not isinstance(value, dict):
+        raise ValueError('expected an inline table such as { item = "article", link = "h2 a" }')
+    for key in value:
+        if key not in SELECTOR_KEYS:
+            raise ValueError(f"unknown selector {key!r} (expected {', '.join(SELECTOR_KEYS)})")
+    return PageSelectors(**{key: parse_str(value[key]) for key in SELECTOR_KEYS if key in value})
 
 
 def parse_topics(entries: Any) -> tuple[Topic, ...]:

@@ -71,6 +71,9 @@ outlets = Table(
     Column("consecutive_failures", Integer, nullable=False, default=0),
     Column("is_baselined", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Outlet management (issue 6): an OPML folder, and CSS selectors for an HTML listing page.
+    Column("group_name", String(200), nullable=False, default="", server_default=""),
+    Column("selectors", JSON),
 )
 
 articles = Table(
