@@ -14,7 +14,7 @@ from watchers.fetch import Fetcher, FetchError, Response
 from watchers.page import parse_page
 from watchers.parse import ParseError, parse_feed, plain_text
 from watchers.sitemap import parse_sitemap
-from watchers.telegram_channel import channel_in_path, channel_name, parse_channel_preview, preview_url
+from watchers.telegram_channel import channel_in_path, is_telegram_url, parse_channel_preview, preview_url
 
 SNIFF_BYTES = 4096
 MAX_DISCOVERED = 3
@@ -45,7 +45,7 @@ class Unidentified:
 
 def kind_from_url(url: str) -> OutletKind | None:
     """The kind a URL's shape tells alone: t.me links are channels, sitemap*.xml are sitemaps."""
-    if channel_name(url) is not None:
+    if is_telegram_url(url):
         return OutletKind.TELEGRAM
     if SITEMAP_NAME.search(urlsplit(url).path):
         return OutletKind.SITEMAP
@@ -140,7 +140,9 @@ async def identify_outlet(
 async def identify_channel(fetcher: Fetcher, url: str) -> Identified | Unidentified:
     preview = preview_url(url)
     if preview is None:
-        return Unidentified("not a Telegram channel address (expected t.me/<channel> or t.me/s/<channel>)")
+        return Unidentified(
+            "not a public Telegram channel address (expected t.me/<channel>; invite links cannot be watched)"
+        )
     response = await fetch_ok(fetcher, preview)
     if isinstance(response, Unidentified):
         return response

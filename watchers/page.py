@@ -21,7 +21,7 @@ MIN_TITLE_CHARACTERS = 12
 WHITESPACE = re.compile(r"\s+")
 # /2026/11/26/, /2026-11-26-, /20261126/ : a date in the path is the strongest sign of an article.
 DATED_PATH = re.compile(r"/(20\d\d)[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:[/-]|$)")
-NUMERIC_ID = re.compile(r"(?:^|[-_/.])\d{5,}(?:\.s?html?|\.php)?$")
+NUMERIC_ID = re.compile(r"\d{5,}")
 WORDS_IN_SLUG = re.compile(r"[-_]")
 # Path segments of index pages, not articles (tags, sections, authors, paging, accounts).
 INDEX_SEGMENTS = frozenset(
@@ -211,7 +211,8 @@ def default_items(document: lxml.html.HtmlElement, base_url: str) -> Iterator[Fe
         url = absolute_link(anchor, base_url)
         if url is None or site_of(url) != site or not is_article_path(url) or is_in_chrome(anchor):
             continue
-        title = element_text(anchor) or (first(anchor.iterfind(".//img[@alt]")) or anchor).get("alt", "")
+        image = first(anchor.iterfind(".//img[@alt]"))
+        title = element_text(anchor) or (str(image.get("alt", "")).strip() if image is not None else "")
         if url not in found or len(title) > len(found[url][0]):
             found[url] = (title, anchor)
     count = 0
@@ -243,7 +244,7 @@ def is_article_path(url: str) -> bool:
     if DATED_PATH.search(path):
         return True
     last = segments[-1].rsplit(".", 1)[0] if "." in segments[-1] else segments[-1]
-    return bool(NUMERIC_ID.search(path.rstrip("/"))) or len(WORDS_IN_SLUG.split(last)) >= 4
+    return bool(NUMERIC_ID.search(last)) or len(WORDS_IN_SLUG.split(last)) >= 4
 
 
 def is_in_chrome(element: lxml.html.HtmlElement) -> bool:

@@ -14,6 +14,10 @@ from watchers.parse import SUMMARY_CHARS, ParsedFeed, ParseError
 TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me", "www.t.me", "www.telegram.me"})
 # Telegram usernames: 5-32 characters, letters, digits and underscores, starting with a letter.
 CHANNEL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+# t.me paths that are not usernames: invite links to private chats, stickers, proxies, sharing.
+RESERVED_PATHS = frozenset(
+    {"joinchat", "addstickers", "addemoji", "addtheme", "share", "proxy", "socks", "iv", "login", "invoice"}
+)
 TITLE_CHARACTERS = 120
 WHITESPACE = re.compile(r"[ \t\r\f\v]+")
 RESTRICTION_PHRASES = ("can't be displayed", "cannot be displayed", "is unavailable", "violated", "blocked")
@@ -30,11 +34,20 @@ def channel_name(url: str) -> str | None:
     return channel_in_path(parts.path)
 
 
+def is_telegram_url(url: str) -> bool:
+    """A t.me or telegram.me address (or @name): a channel, or an invite link that cannot be watched."""
+    text = url.strip()
+    return (
+        text.startswith("@")
+        or (urlsplit(text if "//" in text else f"https://{text}").hostname or "") in TELEGRAM_HOSTS
+    )
+
+
 def channel_in_path(path: str) -> str | None:
     segments = [segment for segment in path.split("/") if segment]
     if segments[:1] == ["s"]:
         segments = segments[1:]
-    if not segments or not CHANNEL_NAME.match(segments[0]):
+    if not segments or not CHANNEL_NAME.match(segments[0]) or segments[0].lower() in RESERVED_PATHS:
         return None
     return segments[0]
 
