@@ -180,9 +180,8 @@ async def test_a_poll_cycle_of_every_kind_archives_and_matches(
     }
     assert matched["Page"] == ["Токаев встретился с генеральным секретарём ОДКБ"]
     assert matched["Sitemap"] == ["SCO foreign ministers meet in Astana"]
-    assert len(matched["Channel"]) == 1 and matched["Channel"][0].startswith(
-        "Министры иностранных дел стран ШОС"
-    )
+    assert len(matched["Channel"]) == 1
+    assert matched["Channel"][0].startswith("Министры иностранных дел стран ШОС")
     assert await archive.count_articles() == 9
 
 
