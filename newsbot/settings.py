@@ -14,6 +14,7 @@ from typing import Any
 from core.models import OutletKind, OutletSpec, PageSelectors, Topic
 from newsbot import __version__
 from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
+from watchers.page import selector_problem
 
 DEFAULT_CONFIG_PATH = Path("newsbot.toml")
 PROJECT_URL = "https://github.com/newsbot/newsbot"
@@ -326,7 +327,11 @@ def parse_selectors(value: Any) -> PageSelectors:
     for key in value:
         if key not in SELECTOR_KEYS:
             raise ValueError(f"unknown selector {key!r} (expected {', '.join(SELECTOR_KEYS)})")
-    return PageSelectors(**{key: parse_str(value[key]) for key in SELECTOR_KEYS if key in value})
+    selectors = PageSelectors(**{key: parse_str(value[key]) for key in SELECTOR_KEYS if key in value})
+    problem = selector_problem(selectors)
+    if problem is not None:
+        raise ValueError(problem)
+    return selectors
 
 
 def parse_topics(entries: Any) -> tuple[Topic, ...]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +17,7 @@ from core.models import OutletKind, PageSelectors
 from newsbot.settings import ConfigError, load_settings
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from tests.fake_servers.outlet_pages import SAMPLES, html, sample, serve_channel
-from tests.newsbot.test_cli import newsbot
+from tests.newsbot.test_cli import REPO, newsbot
 
 Row = tuple[str, str, str, str, int, str | None]
 
@@ -230,3 +234,47 @@ def test_outlet_settings_keys(tmp_path: Path) -> None:
     config.write_text('[[outlets]]\nurl = "https://x.org/"\nselectors = { body = "p" }\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[\[outlets\]\] #1 selectors: unknown selector 'body'"):
         load_settings(config, {})
+    config.write_text(
+        '[[outlets]]\nurl = "https://x.org/"\nselectors = { item = "li[[" }\n', encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match=r"selectors: selector item = 'li\[\[' is not valid CSS"):
+        load_settings(config, {})
+
+
+def test_import_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    """stderr on a pseudo-terminal, as in an interactive shell: the bar is drawn and then cleared."""
+    config = config_file(tmp_path)
+    controller, terminal = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    command = [
+        sys.executable,
+        "-m",
+        "newsbot",
+        "opml",
+        "import",
+        str(SAMPLES / "rsstt.opml"),
+        "--config",
+        str(config),
+    ]
+    with subprocess.Popen(  # noqa: S603 - the command is this repository's own CLI
+        command,
+        cwd=tmp_path,
+        env={**environment, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    ) as process:
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            drawn += chunk
+        stdout, _ = process.communicate(timeout=60)
+    os.close(controller)
+    assert process.returncode == 0
+    assert b"] 3/3 outlets" in drawn
+    assert b"imported" in stdout
