@@ -188,6 +188,8 @@ async def identify(
         identified = await identify_outlet(fetcher, url, kind)
         if isinstance(identified, Unidentified):
             raise CommandError(f"{url}: {identified.reason}")
+        if identified.kind is OutletKind.PAGE and not selectors.is_empty():
+            identified = replace(identified, parser="page-selectors")
         # One poll through the same watcher `run` uses: what it reads now is what it will read.
         outlet = Outlet(
             0, identified.title, identified.url, identified.kind, timedelta(minutes=5), selectors=selectors
@@ -235,7 +237,10 @@ async def outlets_add_command(args: argparse.Namespace, settings: Settings) -> i
 
 
 def kind_of(args: argparse.Namespace) -> OutletKind | None:
-    return OutletKind(args.kind) if args.kind else None
+    """The --kind given; selectors only make sense for a page, so --selector alone means a page."""
+    if args.kind:
+        return OutletKind(args.kind)
+    return OutletKind.PAGE if args.selector else None
 
 
 # ---- OPML ----
@@ -440,7 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             type=parse_selector,
             metavar="KEY=CSS",
-            help="for a page: CSS selector for item, title, link or date (repeatable)",
+            help="CSS selector for item, title, link or date of a page (repeatable; implies --kind page)",
         )
     add.set_defaults(handler=outlets_add_command)
     check.set_defaults(handler=outlets_check_command)

@@ -158,7 +158,7 @@ async def test_check_and_add_detect_each_kind(server: FeedServer, tmp_path: Path
         "page: 2 article links, title 'Новости Казахстана — Vlast.kz' (read with page-defaults)"
     )
     assert await check(page, "--selector", "item=li.news-item", "--selector", "title=h3") == (
-        "page: 4 article links, title 'Новости Казахстана — Vlast.kz' (read with page-defaults)"
+        "page: 4 article links, title 'Новости Казахстана — Vlast.kz' (read with page-selectors)"
     )
     assert await check(sitemap) == "sitemap: 3 items, title '127.0.0.1' (read with sitemap)"
     assert await check(channel, "--kind", "telegram") == (
@@ -166,7 +166,7 @@ async def test_check_and_add_detect_each_kind(server: FeedServer, tmp_path: Path
     )
 
     added = await newsbot(
-        tmp_path, "outlets", "add", page, "--kind", "page", "--group", "Kazakhstan",
+        tmp_path, "outlets", "add", page, "--group", "Kazakhstan",
         "--selector", "item=li.news-item", "--name", "Vlast", "--interval", "15m", "--config", str(config),
     )  # fmt: skip
     assert added.status == 0
