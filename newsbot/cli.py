@@ -180,7 +180,7 @@ def selectors_of(args: argparse.Namespace) -> PageSelectors:
 
 async def identify(
     settings: Settings, url: str, kind: OutletKind | None, selectors: PageSelectors
-) -> tuple[Identified, tuple[int, ...]]:
+) -> tuple[Identified, int]:
     """What `url` is and how many items a poll reads from it now, or a CommandError saying why not."""
     if not url.startswith("@") and (reason := refusal_reason(url, settings.fetch.allow_private_networks)):
         raise CommandError(f"refused: {reason}")
@@ -197,11 +197,10 @@ async def identify(
         outcome: FetchOutcome = await OutletWatcher(fetcher, FeedWatcher(fetcher)).fetch(outlet)
     if isinstance(outcome, Failed):
         raise CommandError(f"{identified.url}: {outcome.reason}")
-    return identified, (len(outcome.items),) if isinstance(outcome, Modified) else ()
+    return identified, len(outcome.items) if isinstance(outcome, Modified) else 0
 
 
-def describe(identified: Identified, counted: tuple[int, ...]) -> str:
-    count = counted[0] if counted else 0
+def describe(identified: Identified, count: int) -> str:
     noun = {OutletKind.PAGE: "article links", OutletKind.TELEGRAM: "posts"}.get(identified.kind, "items")
     kind = "telegram channel" if identified.kind is OutletKind.TELEGRAM else identified.kind.value
     text = f"{kind}: {count} {noun}, title {identified.title!r} (read with {identified.parser})"
@@ -211,14 +210,14 @@ def describe(identified: Identified, counted: tuple[int, ...]) -> str:
 
 
 async def outlets_check_command(args: argparse.Namespace, settings: Settings) -> int:
-    identified, counted = await identify(settings, args.url, kind_of(args), selectors_of(args))
-    print(describe(identified, counted))
+    identified, count = await identify(settings, args.url, kind_of(args), selectors_of(args))
+    print(describe(identified, count))
     return 0
 
 
 async def outlets_add_command(args: argparse.Namespace, settings: Settings) -> int:
     selectors = selectors_of(args)
-    identified, counted = await identify(settings, args.url, kind_of(args), selectors)
+    identified, count = await identify(settings, args.url, kind_of(args), selectors)
     name = args.name or identified.title or urlsplit(identified.url).hostname or identified.url
     spec = OutletSpec(
         name=name,
@@ -232,7 +231,7 @@ async def outlets_add_command(args: argparse.Namespace, settings: Settings) -> i
         added = await app.archive.add_outlet(spec, utc_now())
     if added is None:
         raise CommandError(f"an outlet named {name!r} or with that URL is already watched")
-    print(f"added {name!r}: {describe(identified, counted)}; only articles published from here on alert")
+    print(f"added {name!r}: {describe(identified, count)}; only articles published from here on alert")
     return 0
 
 
@@ -258,6 +257,8 @@ async def opml_import_command(args: argparse.Namespace, settings: Settings) -> i
         document = args.file.read_bytes()
     except OSError as error:
         raise CommandError(f"cannot read {args.file}: {error.strerror or error}") from None
+    if len(document) > settings.fetch.max_bytes:
+        raise CommandError(f"{args.file} is larger than {settings.fetch.max_bytes} bytes ([fetch] max_bytes)")
     specs = read_opml(document)
     if isinstance(specs, OpmlError):
         raise CommandError(f"{args.file}: {specs.reason}")

@@ -20,7 +20,8 @@ RESERVED_PATHS = frozenset(
 )
 TITLE_CHARACTERS = 120
 WHITESPACE = re.compile(r"[ \t\r\f\v]+")
-RESTRICTION_PHRASES = ("can't be displayed", "cannot be displayed", "is unavailable", "violated", "blocked")
+# Telegram's wording for blocked channels; a channel's own description could say "blocked" anywhere.
+RESTRICTION_PHRASES = ("can't be displayed", "cannot be displayed", "is blocked because", "was blocked")
 
 
 def channel_name(url: str) -> str | None:
@@ -142,7 +143,7 @@ def restriction_notice(document: lxml.html.HtmlElement) -> str | None:
     """Telegram's own words when a channel is blocked (terms of service, local laws, copyright)."""
     for class_name in ("tgme_channel_restricted", "tgme_page_description", "tgme_widget_message_error"):
         text = class_text(document, class_name).replace("\n", " ")
-        if text and any(phrase in text.lower() for phrase in RESTRICTION_PHRASES):
+        if text and any(phrase in text.lower().replace("’", "'") for phrase in RESTRICTION_PHRASES):
             return text
     return None
 
