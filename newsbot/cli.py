@@ -206,6 +206,8 @@ def describe(identified: Identified, count: int) -> str:
     text = f"{kind}: {count} {noun}, title {identified.title!r} (read with {identified.parser})"
     if identified.note:
         text += f", {identified.note}: {identified.url}"
+    if identified.kind is OutletKind.PAGE and count == 0:
+        text += "; no article links recognised: name them with --selector item=CSS link=CSS"
     return text
 
 

@@ -23,7 +23,8 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+j
 SITEMAP_NAME = re.compile(r"sitemap[\w.-]*\.xml(\.gz)?$", re.IGNORECASE)
 PROLOGUE = re.compile(rb"<\?.*?\?>|<!--.*?-->|<!doctype[^>]*>", re.IGNORECASE | re.DOTALL)
 FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.-]*)")
-FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf:rdf", b"rdf"})
+# By local name, so a prefixed root (<r:rss>, <rdf:RDF>) counts too; <CHANNEL> is Microsoft's CDF.
+FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf", b"channel"})
 SITEMAP_ROOTS = frozenset({b"urlset", b"sitemapindex"})
 
 
@@ -58,7 +59,7 @@ def kind_from_content(body: bytes, content_type: str = "") -> OutletKind | None:
     if head.startswith(b"{"):
         return OutletKind.FEED if b"jsonfeed.org/version" in head else None
     tag = FIRST_TAG.search(PROLOGUE.sub(b"", head))
-    root = tag[1].lower() if tag else b""
+    root = tag[1].lower().rsplit(b":", 1)[-1] if tag else b""
     if root in FEED_ROOTS:
         return OutletKind.FEED
     if root in SITEMAP_ROOTS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,15 @@ async def test_invite_links_are_not_channels() -> None:
     result = await identify("https://t.me/joinchat/AbCdEfGh")
     assert isinstance(result, Unidentified)
     assert "invite links cannot be watched" in result.reason
+
+
+def test_every_real_feed_in_the_corpora_is_detected_as_a_feed(corpora: Path) -> None:
+    documents = [
+        path
+        for folder in ("feeds", "feedparser/wellformed", "feedparser/json")
+        for path in sorted((corpora / folder).rglob("*"))
+        if path.is_file() and path.name != "index.tsv"
+    ]
+    missed = [path for path in documents if kind_from_content(path.read_bytes()) is not OutletKind.FEED]
+    assert len(documents) > 1900
+    assert missed == []
