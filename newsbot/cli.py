@@ -207,7 +207,7 @@ def describe(identified: Identified, count: int) -> str:
     if identified.note:
         text += f", {identified.note}: {identified.url}"
     if identified.kind is OutletKind.PAGE and count == 0:
-        text += "; no article links recognised: name them with --selector item=CSS link=CSS"
+        text += "; no article links recognised: name them with --selector item=CSS --selector link=CSS"
     return text
 
 
