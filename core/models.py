@@ -29,6 +29,19 @@ class Validators:
 
 
 @dataclass(frozen=True, slots=True)
+class PageSelectors:
+    """CSS selectors that read an HTML listing page; None means "find it by the defaults"."""
+
+    item: str | None = None
+    title: str | None = None
+    link: str | None = None
+    date: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.item or self.title or self.link or self.date)
+
+
+@dataclass(frozen=True, slots=True)
 class OutletSpec:
     """An outlet as configured, before the archive has given it an id."""
 
@@ -36,6 +49,8 @@ class OutletSpec:
     url: str
     kind: OutletKind = OutletKind.FEED
     interval: timedelta = timedelta(minutes=5)
+    group: str = ""
+    selectors: PageSelectors = PageSelectors()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +88,8 @@ class Outlet:
     kind: OutletKind
     interval: timedelta
     state: OutletState = OutletState()
+    group: str = ""
+    selectors: PageSelectors = PageSelectors()
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
@@ -16,7 +17,20 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import ConsoleChannel, clean, highlight
-from core.models import Alert, ArticleText, Destination, Outlet, OutletKind, OutletSpec, Platform, Topic
+from core.models import (
+    Alert,
+    ArticleText,
+    Destination,
+    Failed,
+    FetchOutcome,
+    Modified,
+    Outlet,
+    OutletKind,
+    OutletSpec,
+    PageSelectors,
+    Platform,
+    Topic,
+)
 from core.polling import PollReport, poll_outlets
 from core.query import QuerySyntaxError
 from core.scheduling import adaptive_interval, describe_health, reactivated
@@ -28,9 +42,13 @@ from newsbot.settings import ConfigError, Settings, load_settings, parse_duratio
 from newsbot.terminal import ProgressBar
 from storage.database import create_engine
 from storage.migrate import current_revision, upgrade
+from watchers.detect import Identified, Unidentified, identify_outlet
 from watchers.fetch import Fetcher, FetchError, Response
 from watchers.guard import refusal_reason
-from watchers.parse import ParsedFeed, ParseError, page_text, parse_feed
+from watchers.opml import OpmlError, read_opml, write_opml
+from watchers.page import selector_problem
+from watchers.parse import ParsedFeed, page_text, parse_feed
+from watchers.watcher import FeedWatcher, OutletWatcher
 
 log = logging.getLogger("newsbot")
 
@@ -131,10 +149,11 @@ async def outlets_list_command(args: argparse.Namespace, settings: Settings) -> 
 
 
 def outlet_columns(outlet: Outlet, settings: Settings, now: datetime) -> list[str]:
-    """Name, kind, configured interval, health and URL; then pace, last success and error when known."""
+    """Name, kind, configured interval, health, URL and group; then pace, last success and error when known."""
     state = outlet.state
     minutes = outlet.interval.total_seconds() / 60
-    columns = [outlet.name, outlet.kind, f"every {minutes:g} min", describe_health(state, now), outlet.url]
+    health = describe_health(state, now)
+    columns = [outlet.name, outlet.kind, f"every {minutes:g} min", health, outlet.url, outlet.group or "-"]
     if state.rate_per_hour is not None and not state.is_deactivated:
         pace = adaptive_interval(state.rate_per_hour, outlet.interval, settings.schedule)
         columns.append(f"{state.rate_per_hour:.2g} new/h, polled every {pace.total_seconds() / 60:.3g} min")
@@ -172,29 +191,183 @@ async def fetch_document(settings: Settings, url: str) -> Response:
     return response
 
 
-async def describe(settings: Settings, url: str) -> ParsedFeed:
-    """The feed at `url`, or a CommandError saying why it cannot be watched."""
-    feed = parse_feed((await fetch_document(settings, url)).body)
-    if isinstance(feed, ParseError):
-        raise CommandError(f"{url}: {feed.reason}")
-    return feed
+def parse_selector(value: str) -> tuple[str, str]:
+    """`item=article.card` for --selector."""
+    key, equals, css = value.partition("=")
+    if not equals or key.strip() not in ("item", "title", "link", "date") or not css.strip():
+        raise argparse.ArgumentTypeError(f"expected item=CSS, title=CSS, link=CSS or date=CSS, got {value!r}")
+    return key.strip(), css.strip()
+
+
+def selectors_of(args: argparse.Namespace) -> PageSelectors:
+    selectors = PageSelectors(**dict(args.selector or ()))
+    problem = selector_problem(selectors)
+    if problem is not None:
+        raise CommandError(problem)
+    return selectors
+
+
+async def identify(
+    settings: Settings, url: str, kind: OutletKind | None, selectors: PageSelectors
+) -> tuple[Identified, int]:
+    """What `url` is and how many items a poll reads from it now, or a CommandError saying why not."""
+    if not url.startswith("@") and (reason := refusal_reason(url, settings.fetch.allow_private_networks)):
+        raise CommandError(f"refused: {reason}")
+    async with Fetcher(fetch_policy(settings)) as fetcher:
+        identified = await identify_outlet(fetcher, url, kind)
+        if isinstance(identified, Unidentified):
+            raise CommandError(f"{url}: {identified.reason}")
+        if identified.kind is OutletKind.PAGE and not selectors.is_empty():
+            identified = replace(identified, parser="page-selectors")
+        # One poll through the same watcher `run` uses: what it reads now is what it will read.
+        outlet = Outlet(
+            0, identified.title, identified.url, identified.kind, timedelta(minutes=5), selectors=selectors
+        )
+        outcome: FetchOutcome = await OutletWatcher(fetcher, FeedWatcher(fetcher)).fetch(outlet)
+    if isinstance(outcome, Failed):
+        raise CommandError(f"{identified.url}: {outcome.reason}")
+    return identified, len(outcome.items) if isinstance(outcome, Modified) else 0
+
+
+def describe(identified: Identified, count: int) -> str:
+    noun = {OutletKind.PAGE: "article links", OutletKind.TELEGRAM: "posts"}.get(identified.kind, "items")
+    kind = "telegram channel" if identified.kind is OutletKind.TELEGRAM else identified.kind.value
+    text = f"{kind}: {count} {noun}, title {identified.title!r} (read with {identified.parser})"
+    if identified.note:
+        text += f", {identified.note}: {identified.url}"
+    if identified.kind is OutletKind.PAGE and count == 0:
+        text += "; no article links recognised: name them with --selector item=CSS --selector link=CSS"
+    return text
 
 
 async def outlets_check_command(args: argparse.Namespace, settings: Settings) -> int:
-    feed = await describe(settings, args.url)
-    print(f"feed: {len(feed.items)} items, title {feed.title!r} (read with {feed.parser})")
+    identified, count = await identify(settings, args.url, kind_of(args), selectors_of(args))
+    print(describe(identified, count))
     return 0
 
 
 async def outlets_add_command(args: argparse.Namespace, settings: Settings) -> int:
-    feed = await describe(settings, args.url)
-    name = args.name or feed.title or urlsplit(args.url).hostname or args.url
-    spec = OutletSpec(name=name, url=args.url, kind=OutletKind(args.kind), interval=args.interval)
+    selectors = selectors_of(args)
+    identified, count = await identify(settings, args.url, kind_of(args), selectors)
+    name = args.name or identified.title or urlsplit(identified.url).hostname or identified.url
+    spec = OutletSpec(
+        name=name,
+        url=identified.url,
+        kind=identified.kind,
+        interval=args.interval,
+        group=args.group or "",
+        selectors=selectors,
+    )
     async with open_app(settings, sys.stdout) as app:
         added = await app.archive.add_outlet(spec, utc_now())
     if added is None:
         raise CommandError(f"an outlet named {name!r} or with that URL is already watched")
-    print(f"added {name!r}: {len(feed.items)} items now; only articles published from here on alert")
+    print(f"added {name!r}: {describe(identified, count)}; only articles published from here on alert")
+    return 0
+
+
+def kind_of(args: argparse.Namespace) -> OutletKind | None:
+    """The --kind given; selectors only make sense for a page, so --selector alone means a page."""
+    if args.kind:
+        return OutletKind(args.kind)
+    return OutletKind.PAGE if args.selector else None
+
+
+# ---- OPML ----
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    added: tuple[OutletSpec, ...]
+    duplicates: tuple[OutletSpec, ...]
+    refused: tuple[tuple[OutletSpec, str], ...]
+
+
+async def opml_import_command(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        document = args.file.read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {args.file}: {error.strerror or error}") from None
+    if len(document) > settings.fetch.max_bytes:
+        raise CommandError(f"{args.file} is larger than {settings.fetch.max_bytes} bytes ([fetch] max_bytes)")
+    specs = read_opml(document)
+    if isinstance(specs, OpmlError):
+        raise CommandError(f"{args.file}: {specs.reason}")
+    if not specs:
+        raise CommandError(f"{args.file}: no outlines with an xmlUrl (nothing to import)")
+    async with open_app(settings, sys.stdout) as app:
+        progress = ProgressBar(sys.stderr, len(specs), "outlets")
+        summary = await import_outlets(app, specs, settings.fetch.allow_private_networks, progress.advance)
+        progress.close()
+    print(
+        f"imported {args.file}: {len(summary.added)} added, "
+        f"{len(summary.duplicates)} skipped as duplicates, {len(summary.refused)} refused"
+    )
+    for spec in summary.duplicates:
+        print(f"  duplicate: {spec.name} ({spec.url})")
+    for spec, reason in summary.refused:
+        print(f"  refused: {spec.name} ({spec.url}): {reason}")
+    return 0
+
+
+async def import_outlets(
+    app: App, specs: Sequence[OutletSpec], allow_private_networks: bool, on_done: Callable[[], None]
+) -> ImportSummary:
+    """Add each outlet the guard allows and the archive does not hold yet (by URL)."""
+    existing = await app.archive.list_outlets()
+    urls = {outlet.url for outlet in existing}
+    names = {outlet.name for outlet in existing}
+    added: list[OutletSpec] = []
+    duplicates: list[OutletSpec] = []
+    refused: list[tuple[OutletSpec, str]] = []
+    for spec in specs:
+        # The same guard as every fetch: a list from elsewhere must not point newsbot inward.
+        reason = refusal_reason(spec.url, allow_private_networks) or selector_problem(spec.selectors)
+        if reason is not None:
+            refused.append((spec, reason))
+        elif spec.url in urls:
+            duplicates.append(spec)
+        else:
+            unique = replace(spec, name=unique_name(spec, names))
+            if await app.archive.add_outlet(unique, utc_now()) is None:
+                duplicates.append(spec)
+            else:
+                added.append(unique)
+                urls.add(unique.url)
+                names.add(unique.name)
+        on_done()
+    return ImportSummary(tuple(added), tuple(duplicates), tuple(refused))
+
+
+def unique_name(spec: OutletSpec, taken: set[str]) -> str:
+    """Two readers' feeds may share a title ("News"); the host, then a number, tells them apart."""
+    if spec.name not in taken:
+        return spec.name
+    candidate = f"{spec.name} ({urlsplit(spec.url).hostname or spec.url})"
+    number = 2
+    while candidate in taken:
+        candidate = f"{spec.name} ({urlsplit(spec.url).hostname or spec.url}, {number})"
+        number += 1
+    return candidate
+
+
+async def opml_export_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_app(settings, sys.stdout) as app:
+        outlets = await app.archive.list_outlets()
+    specs = [
+        OutletSpec(outlet.name, outlet.url, outlet.kind, outlet.interval, outlet.group, outlet.selectors)
+        for outlet in sorted(outlets, key=lambda outlet: (outlet.group, outlet.name))
+    ]
+    document = write_opml(specs, utc_now())
+    if args.output is None:
+        sys.stdout.buffer.write(document)
+        sys.stdout.flush()
+    else:
+        try:
+            args.output.write_bytes(document)
+        except OSError as error:
+            raise CommandError(f"cannot write {args.output}: {error.strerror or error}") from None
+        print(f"exported {len(specs)} outlets to {args.output}", file=sys.stderr)
     return 0
 
 
@@ -287,19 +460,43 @@ def build_parser() -> argparse.ArgumentParser:
     add = outlet_commands.add_parser("add", parents=[common], help="watch a new outlet")
     add.add_argument("url")
     add.add_argument("--name")
-    add.add_argument("--kind", choices=[OutletKind.FEED.value], default=OutletKind.FEED.value)
     add.add_argument("--interval", type=parse_duration, default=parse_duration("5m"))
-    add.set_defaults(handler=outlets_add_command)
+    add.add_argument("--group", help="a group for the outlet (an OPML folder on export)")
     check = outlet_commands.add_parser(
         "check", parents=[common], help="say what a URL is, or why it is refused"
     )
     check.add_argument("url")
+    for command in (add, check):
+        command.add_argument(
+            "--kind",
+            choices=[kind.value for kind in OutletKind],
+            help="skip detection (and feed discovery) and watch the URL as this kind",
+        )
+        command.add_argument(
+            "--selector",
+            action="append",
+            type=parse_selector,
+            metavar="KEY=CSS",
+            help="CSS selector for item, title, link or date of a page (repeatable; implies --kind page)",
+        )
+    add.set_defaults(handler=outlets_add_command)
     check.set_defaults(handler=outlets_check_command)
     enable = outlet_commands.add_parser(
         "enable", parents=[common], help="poll an outlet again after it was deactivated"
     )
     enable.add_argument("name")
     enable.set_defaults(handler=outlets_enable_command)
+
+    opml = commands.add_parser("opml", help="import or export outlets as OPML")
+    opml_commands = opml.add_subparsers(dest="action", required=True, parser_class=OneLineParser)
+    opml_import = opml_commands.add_parser(
+        "import", parents=[common], help="add the outlets of an OPML file (folders become groups)"
+    )
+    opml_import.add_argument("file", type=Path)
+    opml_import.set_defaults(handler=opml_import_command)
+    opml_export = opml_commands.add_parser("export", parents=[common], help="write every outlet as OPML")
+    opml_export.add_argument("--output", "-o", type=Path, help="a file instead of standard output")
+    opml_export.set_defaults(handler=opml_export_command)
 
     topics = commands.add_parser("topics", help="the topics newsbot matches")
     topic_commands = topics.add_subparsers(dest="action", required=True, parser_class=OneLineParser)

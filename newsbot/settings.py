@@ -11,10 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from core.models import OutletKind, OutletSpec, Topic
+from core.models import OutletKind, OutletSpec, PageSelectors, Topic
 from core.scheduling import DEFAULT_POLICY, SchedulePolicy
 from newsbot import __version__
 from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
+from watchers.page import selector_problem
 
 DEFAULT_CONFIG_PATH = Path("newsbot.toml")
 PROJECT_URL = "https://github.com/newsbot/newsbot"
@@ -238,7 +239,8 @@ SECTION_TYPES: dict[str, type[Any]] = {
     "fetch": FetchSettings,
     "schedule": SchedulePolicy,
 }
-OUTLET_KEYS = {"name", "url", "kind", "interval"}
+OUTLET_KEYS = {"name", "url", "kind", "interval", "group", "selectors"}
+SELECTOR_KEYS = ("item", "title", "link", "date")
 TOPIC_KEYS = {"name", "query", "aliases"}
 
 
@@ -335,9 +337,25 @@ def parse_outlets(entries: Any) -> tuple[OutletSpec, ...]:
                 url=url,
                 kind=parse_value(f"{where} kind", OutletKind, entry.get("kind", "feed")),
                 interval=parse_value(f"{where} interval", parse_duration, entry.get("interval", "5m")),
+                group=parse_value(f"{where} group", parse_str, entry.get("group", "")),
+                selectors=parse_value(f"{where} selectors", parse_selectors, entry.get("selectors", {})),
             )
         )
     return tuple(specs)
+
+
+def parse_selectors(value: Any) -> PageSelectors:
+    """`{ item = "article", title = "h2", link = "h2 a", date = "time" }`: CSS selectors, all optional."""
+    if not isinstance(value, dict):
+        raise ValueError('expected an inline table such as { item = "article", link = "h2 a" }')
+    for key in value:
+        if key not in SELECTOR_KEYS:
+            raise ValueError(f"unknown selector {key!r} (expected {', '.join(SELECTOR_KEYS)})")
+    selectors = PageSelectors(**{key: parse_str(value[key]) for key in SELECTOR_KEYS if key in value})
+    problem = selector_problem(selectors)
+    if problem is not None:
+        raise ValueError(problem)
+    return selectors
 
 
 def parse_topics(entries: Any) -> tuple[Topic, ...]:

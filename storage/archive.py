@@ -20,6 +20,7 @@ from core.models import (
     OutletKind,
     OutletSpec,
     OutletState,
+    PageSelectors,
     Validators,
 )
 from storage.database import insert_ignoring_conflicts
@@ -50,6 +51,28 @@ def outlet_from_row(row: RowMapping) -> Outlet:
             deactivated_at=row["deactivated_at"],
             deactivation_reason=row["deactivation_reason"],
         ),
+        group=row["group_name"],
+        selectors=selectors_from_json(row["selectors"]),
+    )
+
+
+def selectors_to_json(selectors: PageSelectors) -> dict[str, str] | None:
+    if selectors.is_empty():
+        return None
+    fields = {
+        "item": selectors.item,
+        "title": selectors.title,
+        "link": selectors.link,
+        "date": selectors.date,
+    }
+    return {name: value for name, value in fields.items() if value}
+
+
+def selectors_from_json(value: object) -> PageSelectors:
+    if not isinstance(value, dict):
+        return PageSelectors()
+    return PageSelectors(
+        **{name: str(value[name]) for name in ("item", "title", "link", "date") if value.get(name)}
     )
 
 
@@ -234,6 +257,8 @@ class SqlArchive:
                 url=spec.url,
                 kind=spec.kind.value,
                 interval_seconds=int(spec.interval.total_seconds()),
+                group_name=spec.group,
+                selectors=selectors_to_json(spec.selectors),
                 enabled=True,
                 consecutive_failures=0,
                 is_baselined=False,

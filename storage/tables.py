@@ -76,6 +76,9 @@ outlets = Table(
     Column("rate_per_hour", Float),
     Column("deactivated_at", UtcDateTime),
     Column("deactivation_reason", Text),
+    # Outlet management (issue 6): an OPML folder, and CSS selectors for an HTML listing page.
+    Column("group_name", String(200), nullable=False, default="", server_default=""),
+    Column("selectors", JSON),
 )
 
 articles = Table(
