@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,10 @@ _PREFIX = 2  # pattern " key": word start
 
 _TEXT_FIELDS = ("title", "body")
 _SEPARATOR = re.compile(" +")
+# Acronyms never fire inside a URL (a path segment, a host): a token is checked only after an
+# acronym was found in its field, and these patterns cannot backtrack over a long token.
+_TOKEN = re.compile(r"\S+")
+_HOST_PATH = re.compile(r"[\w-]+(?:\.[\w-]+)+/")
 
 Span = tuple[int, int]
 Hits = dict[int, list[Span]]
@@ -74,18 +79,40 @@ class _CompiledTopic:
     topic: Topic
     expr: _Node
     # Terms under an even number of NOTs, per field: the words worth showing.
-    positives: Mapping[str, tuple[int, ...]]
+    positives: Mapping[str, frozenset[int]]
     # A plain OR of title/body terms holds whenever one of its terms was found: no evaluation.
     is_disjunction: bool
 
 
-@dataclass(frozen=True, slots=True)
 class _Scan:
-    """One field of one article: its folded form and the spans of every term found in it."""
+    """One field of one article: its folded form, the spans of every term found in it, and
+    (computed once, shared by every topic that shows the term) each term's original words."""
 
-    original: str
-    folded: FoldedText
-    hits: Hits
+    __slots__ = ("_found", "folded", "hits", "original")
+
+    def __init__(self, original: str, folded: FoldedText, hits: Hits) -> None:
+        self.original = original
+        self.folded = folded
+        self.hits = hits
+        self._found: dict[int, tuple[list[Span], tuple[str, ...]]] = {}
+
+    def found(self, term: int) -> tuple[list[Span], tuple[str, ...]]:
+        """The term's sorted spans in the original text and the distinct words they cover."""
+        found = self._found.get(term)
+        if found is not None:
+            return found
+        spans = self.hits[term]
+        if self.folded.folded_starts:
+            spans = [self.folded.original_span(*span) for span in spans]
+        original = self.original
+        if len(spans) == 1:
+            ((start, end),) = spans
+            found = (spans, (original[start:end],))
+        else:
+            spans = sorted(set(spans))
+            found = (spans, tuple(dict.fromkeys([original[start:end] for start, end in spans])))
+        self._found[term] = found
+        return found
 
 
 class _Compiler:
@@ -211,6 +238,7 @@ class Watchlist:
         "_scopes",
         "_topics",
         "_topics_by_term",
+        "_word_terms",
         "topics",
     )
 
@@ -223,42 +251,60 @@ class Watchlist:
             node = compiler.node(_topic_expr(topic))
             positives = _positives(node)
             by_field = {
-                field: tuple(dict.fromkeys(a.term for a in positives if field in a.fields))
+                field: frozenset(a.term for a in positives if field in a.fields)
                 for field in (*_TEXT_FIELDS, Scope.SOURCE.value)
             }
             compiled.append(_CompiledTopic(topic, node, by_field, _is_disjunction(node)))
         self._topics = tuple(compiled)
         self._refs = tuple(tuple(refs) for refs in compiler.refs)
+        # Most patterns are one whole word of one term: their hits skip the general loop.
+        self._word_terms = tuple(
+            refs[0][0] if len(refs) == 1 and refs[0][1] == _WORD else -1 for refs in compiler.refs
+        )
         self._phrases = compiler.phrases
         self._phrases_by_first = compiler.phrases_by_first
         self._scopes = tuple(f for f in (*_TEXT_FIELDS, Scope.SOURCE.value) if f in compiler.scopes)
         # One automaton over every term of every topic; overlapping search sees nested terms.
         self._automaton = ahocorasick_rs.AhoCorasick(list(compiler.patterns)) if compiler.patterns else None
-        by_term: dict[int, set[int]] = {}
+        # Per field, the topics a term found there can affect: only they are evaluated.
+        by_term: dict[str, dict[int, set[int]]] = {field: {} for field in self._scopes}
         always: list[int] = []
         for index, entry in enumerate(compiled):
             for atom in _atoms(entry.expr):
-                by_term.setdefault(atom.term, set()).add(index)
+                for field in atom.fields:
+                    by_term[field].setdefault(atom.term, set()).add(index)
             # Topics that can hold without any term found ("NOT x", "lang:ru") are always checked.
             if _has_lang(entry.expr) or _evaluate(entry.expr, {}, ""):
                 always.append(index)
-        self._topics_by_term = by_term
+        self._topics_by_term = {
+            field: {term: tuple(indexes) for term, indexes in terms.items()}
+            for field, terms in by_term.items()
+        }
         self._always = tuple(always)
 
     def match(self, text: ArticleText) -> tuple[TopicMatch, ...]:
         """Every topic the text satisfies, with its terms and a highlighted snippet."""
-        values = {"title": text.title, "body": text.body, "source": text.source}
-        scans = {field: self._scan(values[field]) for field in self._scopes}
+        scans: dict[str, _Scan] = {}
         candidates = set(self._always)
-        for scan in scans.values():
-            for term in scan.hits:
-                candidates.update(self._topics_by_term.get(term, ()))
-        found = {field: scan.hits for field, scan in scans.items()}
+        for field in self._scopes:
+            scan = scans[field] = self._scan(getattr(text, field))
+            if scan.hits:
+                topics_by_term = self._topics_by_term[field]
+                for term in scan.hits:
+                    topics = topics_by_term.get(term)
+                    if topics is not None:
+                        candidates.update(topics)
+        found: dict[str, Hits] | None = None
         matches: list[TopicMatch] = []
         for index in sorted(candidates):
             topic = self._topics[index]
-            if topic.is_disjunction or _evaluate(topic.expr, found, text.lang):
-                matches.append(_topic_match(topic, scans, values))
+            # A disjunction is a candidate only through a title/body term it contains: it holds.
+            if not topic.is_disjunction:
+                if found is None:
+                    found = {field: scan.hits for field, scan in scans.items()}
+                if not _evaluate(topic.expr, found, text.lang):
+                    continue
+            matches.append(_topic_match(topic, scans, text.title))
         return tuple(matches)
 
     def _scan(self, value: str) -> _Scan:
@@ -272,9 +318,19 @@ class Watchlist:
         if not raw:
             return _Scan(value, folded, hits)
         refs = self._refs
+        word_terms = self._word_terms
+        urls: _Urls | None = None
         for pattern, start, end in raw:
+            # Offsets are in the padded text: the pattern's leading space sits at `start`.
+            term = word_terms[pattern]
+            if term >= 0:
+                spans = hits.get(term)
+                if spans is None:
+                    hits[term] = [(start, end - 2)]
+                else:
+                    spans.append((start, end - 2))
+                continue
             for term, mode, key in refs[pattern]:
-                # Offsets are in the padded text: the pattern's leading space sits at `start`.
                 if mode == _PREFIX:
                     word_end = text.find(" ", end - 1)
                     span = (start, len(text) if word_end < 0 else word_end)
@@ -283,6 +339,10 @@ class Watchlist:
                     if mode == _ACRONYM:
                         begin, finish = folded.original_span(*span)
                         if fold_keep_case(value[begin:finish]) != key:
+                            continue
+                        if urls is None:
+                            urls = _Urls(value)
+                        if urls.contain(begin, finish):
                             continue
                 hits.setdefault(term, []).append(span)
         if self._phrases_by_first:
@@ -323,34 +383,30 @@ def _phrase_spans(parts: tuple[int, ...], hits: Hits, text: str) -> list[Span]:
     return spans
 
 
-def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], values: Mapping[str, str]) -> TopicMatch:
+def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], title: str) -> TopicMatch:
     """The words that fired (as written in the article) and a snippet of the first field."""
-    terms: dict[str, None] = {}
-    first: tuple[str, list[Span]] | None = None
+    terms: tuple[str, ...] = ()
+    first: tuple[_Scan, str, list[Span]] | None = None
     for field, scan in scans.items():
-        hits = scan.hits
-        if not hits:
+        if not scan.hits:
             continue
-        spans: list[Span] = []
-        for term in topic.positives[field]:
-            found = hits.get(term)
-            if found is not None:
-                spans += found
-        if not spans:
+        fired = scan.hits.keys() & topic.positives[field]
+        if not fired:
             continue
-        if scan.folded.folded_starts:
-            spans = [scan.folded.original_span(*span) for span in spans]
-        if len(spans) > 1:
-            spans = sorted(set(spans))
-        value = values[field]
-        for start, end in spans:
-            terms[value[start:end]] = None
+        if len(fired) == 1:
+            spans, words = scan.found(fired.pop())
+        else:
+            spans = sorted({span for term in fired for span in scan.found(term)[0]})
+            words = tuple(dict.fromkeys([scan.original[start:end] for start, end in spans]))
         if first is None:
-            first = (field, spans)
+            first = (scan, field, spans)
+            terms = words
+        else:
+            terms = tuple(dict.fromkeys((*terms, *words)))
     if first is None:
-        return TopicMatch(topic.topic.name, (), "title", snippet_around(values["title"], None))
-    field, spans = first
-    return TopicMatch(topic.topic.name, tuple(terms), field, snippet_around(values[field], spans[0], spans))
+        return TopicMatch(topic.topic.name, (), "title", snippet_around(title, None))
+    scan, field, spans = first
+    return TopicMatch(topic.topic.name, terms, field, snippet_around(scan.original, spans[0], spans))
 
 
 def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:
@@ -366,9 +422,15 @@ def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()
     if end < len(text):
         space = text.rfind(" ", span[1], end)
         end = space if space >= 0 else end
+    if not highlights or (len(highlights) == 1 and highlights[0] == span):
+        # The one highlight is `span`, always inside the snippet (the common case).
+        return Snippet(text[start:end], ((span[0] - start, span[1] - start),))
     marks: list[Span] = []
-    for begin, finish in highlights or (span,):
-        if begin < start or finish > end:
+    # Highlights are sorted: skip those before the snippet, stop at the first one after it.
+    for begin, finish in highlights[bisect_left(highlights, (start, start)) :]:
+        if begin >= end:
+            break
+        if finish > end:
             continue
         begin, finish = begin - start, finish - start
         if marks and begin < marks[-1][1]:
@@ -376,6 +438,26 @@ def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()
         else:
             marks.append((begin, finish))
     return Snippet(text[start:end], tuple(marks))
+
+
+class _Urls:
+    """The URLs written in a text (whitespace-free tokens with a scheme, www. or host/path)."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, text: str) -> None:
+        spans = [token.span() for token in _TOKEN.finditer(text) if _is_url(token.group())]
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
+
+    def contain(self, start: int, end: int) -> bool:
+        """True when text[start:end] lies inside one of the URLs."""
+        index = bisect_right(self._starts, start) - 1
+        return index >= 0 and end <= self._ends[index]
+
+
+def _is_url(token: str) -> bool:
+    return "://" in token or token[:4].casefold() == "www." or _HOST_PATH.match(token) is not None
 
 
 def compile_watchlist(topics: Sequence[Topic]) -> Watchlist:
