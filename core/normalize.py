@@ -195,6 +195,17 @@ def _script_table(codec: str) -> bytes:
     return bytes(scripts)
 
 
+def _may_mix_scripts(folded: str) -> bool:
+    """False when no Latin letter of a folded text touches a Cyrillic one (a byte search)."""
+    if _MIXED_CYRILLIC.search(folded) is None:
+        return False
+    encoded = folded.encode(_CODECS[0], "replace")
+    if _REPLACEMENT in encoded:
+        return True  # a letter kz1048 lacks (folded text has no "?" of its own): ask the regex
+    scripts = encoded.translate(_script_table(_CODECS[0]))
+    return b"LC" in scripts or b"CL" in scripts
+
+
 def _translate(text: str) -> tuple[str, bool]:
     """`text.translate(_TABLE)` (one character for one character, markers for irregular ones)
     and whether the result may hold a word written in both scripts."""
@@ -237,7 +248,7 @@ def fold_text(text: str) -> FoldedText:
     # does it all and offsets are unchanged.
     fast, mixed = _translate(text)
     if _MARKER not in fast:
-        if mixed and not fast.isascii():
+        if mixed and not fast.isascii() and _may_mix_scripts(fast):
             fast = _fold_lookalikes(fast, _MIXED_LOWER)
         return FoldedText(text, fast)
     pieces: list[str] = []
@@ -276,7 +287,7 @@ def fold_text(text: str) -> FoldedText:
     if position < len(text):
         add(fast[position:], position, -1)
     folded_text = "".join(pieces)
-    if not folded_text.isascii():
+    if not folded_text.isascii() and _may_mix_scripts(folded_text):
         folded_text = _fold_lookalikes(folded_text, _MIXED_LOWER)
     return FoldedText(text, folded_text, tuple(folded_starts), tuple(original_starts), tuple(original_ends))
 
