@@ -6,6 +6,8 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 import ahocorasick_rs
 
@@ -88,9 +90,10 @@ class _Scan:
     """One field of one article: its folded form, the spans of every term found in it, and
     (computed once, shared by every topic that shows the term) each term's original words."""
 
-    __slots__ = ("_found", "folded", "hits", "original")
+    __slots__ = ("_found", "field", "folded", "hits", "original")
 
-    def __init__(self, original: str, folded: FoldedText, hits: Hits) -> None:
+    def __init__(self, field: str, original: str, folded: FoldedText, hits: Hits) -> None:
+        self.field = field
         self.original = original
         self.folded = folded
         self.hits = hits
@@ -266,34 +269,53 @@ class Watchlist:
         self._scopes = tuple(f for f in (*_TEXT_FIELDS, Scope.SOURCE.value) if f in compiler.scopes)
         # One automaton over every term of every topic; overlapping search sees nested terms.
         self._automaton = ahocorasick_rs.AhoCorasick(list(compiler.patterns)) if compiler.patterns else None
-        # Per field, the topics a term found there can affect: only they are evaluated.
-        by_term: dict[str, dict[int, set[int]]] = {field: {} for field in self._scopes}
+        # Per field and term: the topics that show the term when it is found there (it is not
+        # negated), and the other topics it can affect. Only these topics are evaluated.
+        shown: dict[str, dict[int, list[int]]] = {field: {} for field in self._scopes}
+        affected: dict[str, dict[int, list[int]]] = {field: {} for field in self._scopes}
         always: list[int] = []
         for index, entry in enumerate(compiled):
-            for atom in _atoms(entry.expr):
-                for field in atom.fields:
-                    by_term[field].setdefault(atom.term, set()).add(index)
+            for field in self._scopes:
+                terms = {atom.term for atom in _atoms(entry.expr) if field in atom.fields}
+                for term in terms:
+                    showing = term in entry.positives[field]
+                    (shown if showing else affected)[field].setdefault(term, []).append(index)
             # Topics that can hold without any term found ("NOT x", "lang:ru") are always checked.
             if _has_lang(entry.expr) or _evaluate(entry.expr, {}, ""):
                 always.append(index)
         self._topics_by_term = {
-            field: {term: tuple(indexes) for term, indexes in terms.items()}
-            for field, terms in by_term.items()
+            field: {
+                term: (tuple(shown[field].get(term, ())), tuple(affected[field].get(term, ())))
+                for term in shown[field].keys() | affected[field].keys()
+            }
+            for field in self._scopes
         }
         self._always = tuple(always)
 
     def match(self, text: ArticleText) -> tuple[TopicMatch, ...]:
         """Every topic the text satisfies, with its terms and a highlighted snippet."""
-        scans: dict[str, _Scan] = {}
+        scans: list[_Scan] = []
+        # Per topic, the (field, term) pairs it shows, in field order: collected once per term.
+        shown: dict[int, list[tuple[_Scan, int]]] = {}
         candidates = set(self._always)
         for field in self._scopes:
-            scan = scans[field] = self._scan(getattr(text, field))
-            if scan.hits:
-                topics_by_term = self._topics_by_term[field]
-                for term in scan.hits:
-                    topics = topics_by_term.get(term)
-                    if topics is not None:
-                        candidates.update(topics)
+            scan = self._scan(field, getattr(text, field))
+            scans.append(scan)
+            if not scan.hits:
+                continue
+            topics_by_term = self._topics_by_term[field]
+            for term in scan.hits:
+                topics = topics_by_term.get(term)
+                if topics is None:
+                    continue
+                for index in topics[0]:
+                    pairs = shown.get(index)
+                    if pairs is None:
+                        shown[index] = [(scan, term)]
+                    else:
+                        pairs.append((scan, term))
+                candidates.update(topics[1])
+        candidates.update(shown)
         found: dict[str, Hits] | None = None
         matches: list[TopicMatch] = []
         for index in sorted(candidates):
@@ -301,22 +323,22 @@ class Watchlist:
             # A disjunction is a candidate only through a title/body term it contains: it holds.
             if not topic.is_disjunction:
                 if found is None:
-                    found = {field: scan.hits for field, scan in scans.items()}
+                    found = {scan.field: scan.hits for scan in scans}
                 if not _evaluate(topic.expr, found, text.lang):
                     continue
-            matches.append(_topic_match(topic, scans, text.title))
+            matches.append(_topic_match(topic.topic.name, shown.get(index, ()), text.title))
         return tuple(matches)
 
-    def _scan(self, value: str) -> _Scan:
+    def _scan(self, field: str, value: str) -> _Scan:
         """Fold one field once, run the automaton once, keep the hits that are whole words."""
         if not value or self._automaton is None:
-            return _Scan(value, FoldedText(value, value), {})
+            return _Scan(field, value, FoldedText(value, value), {})
         folded = fold_text(value)
         text = folded.text
         raw = self._automaton.find_matches_as_indexes(f" {text} ", overlapping=True)
         hits: Hits = {}
         if not raw:
-            return _Scan(value, folded, hits)
+            return _Scan(field, value, folded, hits)
         refs = self._refs
         word_terms = self._word_terms
         urls: _Urls | None = None
@@ -351,7 +373,7 @@ class Watchlist:
                     spans = _phrase_spans(self._phrases[phrase], hits, text)
                     if spans:
                         hits[phrase] = spans
-        return _Scan(value, folded, hits)
+        return _Scan(field, value, folded, hits)
 
 
 def _atoms(node: _Node) -> tuple[_Atom, ...]:
@@ -383,30 +405,27 @@ def _phrase_spans(parts: tuple[int, ...], hits: Hits, text: str) -> list[Span]:
     return spans
 
 
-def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], title: str) -> TopicMatch:
+def _topic_match(name: str, shown: Sequence[tuple[_Scan, int]], title: str) -> TopicMatch:
     """The words that fired (as written in the article) and a snippet of the first field."""
-    terms: tuple[str, ...] = ()
-    first: tuple[_Scan, str, list[Span]] | None = None
-    for field, scan in scans.items():
-        if not scan.hits:
-            continue
-        fired = scan.hits.keys() & topic.positives[field]
-        if not fired:
-            continue
+    if not shown:
+        return TopicMatch(name, (), "title", snippet_around(title, None))
+    if len(shown) == 1:  # the common case: one term in one field
+        scan, term = shown[0]
+        spans, words = scan.found(term)
+        return TopicMatch(name, words, scan.field, snippet_around(scan.original, spans[0], spans))
+    terms: dict[str, None] = {}
+    fields: list[tuple[_Scan, list[Span]]] = []
+    for scan, pairs in groupby(shown, key=itemgetter(0)):
+        fired = [term for _, term in pairs]
         if len(fired) == 1:
-            spans, words = scan.found(fired.pop())
+            spans, words = scan.found(fired[0])
         else:
             spans = sorted({span for term in fired for span in scan.found(term)[0]})
-            words = tuple(dict.fromkeys([scan.original[start:end] for start, end in spans]))
-        if first is None:
-            first = (scan, field, spans)
-            terms = words
-        else:
-            terms = tuple(dict.fromkeys((*terms, *words)))
-    if first is None:
-        return TopicMatch(topic.topic.name, (), "title", snippet_around(title, None))
-    scan, field, spans = first
-    return TopicMatch(topic.topic.name, terms, field, snippet_around(scan.original, spans[0], spans))
+            words = tuple(scan.original[start:end] for start, end in spans)
+        terms.update(dict.fromkeys(words))
+        fields.append((scan, spans))
+    scan, spans = fields[0]
+    return TopicMatch(name, tuple(terms), scan.field, snippet_around(scan.original, spans[0], spans))
 
 
 def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:
