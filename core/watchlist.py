@@ -308,13 +308,15 @@ class Watchlist:
                 topics = topics_by_term.get(term)
                 if topics is None:
                     continue
-                for index in topics[0]:
+                showing, affected = topics
+                for index in showing:
                     pairs = shown.get(index)
                     if pairs is None:
                         shown[index] = [(scan, term)]
                     else:
                         pairs.append((scan, term))
-                candidates.update(topics[1])
+                if affected:
+                    candidates.update(affected)
         candidates.update(shown)
         found: dict[str, Hits] | None = None
         matches: list[TopicMatch] = []
@@ -432,18 +434,25 @@ def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()
     """About SNIPPET_RADIUS characters either side of `span`; sorted `highlights` inside marked."""
     if span is None:
         return Snippet(text[: 2 * SNIPPET_RADIUS])
-    start = max(0, span[0] - SNIPPET_RADIUS)
-    end = min(len(text), span[1] + SNIPPET_RADIUS)
+    first, last = span
     # Start and end on a space so the snippet does not open or close mid-word.
+    start = first - SNIPPET_RADIUS
     if start > 0:
-        space = text.find(" ", start, span[0])
-        start = space + 1 if space >= 0 else start
+        space = text.find(" ", start, first)
+        if space >= 0:
+            start = space + 1
+    else:
+        start = 0
+    end = last + SNIPPET_RADIUS
     if end < len(text):
-        space = text.rfind(" ", span[1], end)
-        end = space if space >= 0 else end
+        space = text.rfind(" ", last, end)
+        if space >= 0:
+            end = space
+    else:
+        end = len(text)
     if not highlights or (len(highlights) == 1 and highlights[0] == span):
         # The one highlight is `span`, always inside the snippet (the common case).
-        return Snippet(text[start:end], ((span[0] - start, span[1] - start),))
+        return Snippet(text[start:end], ((first - start, last - start),))
     marks: list[Span] = []
     # Highlights are sorted: skip those before the snippet, stop at the first one after it.
     for begin, finish in highlights[bisect_left(highlights, (start, start)) :]:
