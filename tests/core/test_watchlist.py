@@ -55,12 +55,35 @@ def test_builtin_topics_fire(topic: str, text: str) -> None:
         "a night at the disco",
         "SCOTUS rules",
         "see https://example.com/sco/news for more",
+        "see https://example.com/SCO/news for more",
+        "HTTPS://EXAMPLE.COM/SCO",
+        "http://SCO.int",
+        "www.SCO.org/summit",
+        "example.com/SCO/2025",
+        "(https://example.com/news?org=SCO&lang=en)",
         "the sco was lowercase",
         "Шос",  # not all caps
     ],
 )
 def test_sco_never_fires_on_look_alikes(text: str) -> None:
     assert "SCO" not in topics_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("SCO summit, see https://example.com/SCO/news", 0),
+        ("https://example.com/SCO/news: the SCO met", 34),
+        ("SCO/CSTO joint drills", 0),  # a slash between acronyms is not a URL
+        ("the SCO. Next: www.example.com", 4),
+    ],
+)
+def test_acronym_outside_a_url_still_fires(text: str, at: int) -> None:
+    match = explain("SCO", ArticleText(text))
+    assert match is not None
+    assert match.terms == ("SCO",)
+    assert match.snippet.text == text
+    assert match.snippet.highlights == ((at, at + 3),)
 
 
 @pytest.mark.parametrize(
@@ -140,6 +163,14 @@ def test_query_does_not_fire(query: str, text: str) -> None:
 )
 def test_boolean_logic_and_scopes(query: str, article: ArticleText, fires: bool) -> None:
     assert (explain(query, article) is not None) is fires
+
+
+def test_a_term_found_only_in_the_source_fires_only_source_scopes() -> None:
+    watchlist = compile_watchlist([Topic("anywhere", "Reuters"), Topic("from", "source:Reuters")])
+    matches = watchlist.match(ArticleText("Tokayev spoke", source="Reuters"))
+    assert [(match.topic, match.terms, match.field) for match in matches] == [
+        ("from", ("Reuters",), "source")
+    ]
 
 
 def test_terms_field_and_snippet() -> None:
