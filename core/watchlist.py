@@ -42,6 +42,7 @@ _SEPARATOR = re.compile(" +")
 # acronym was found in its field, and these patterns cannot backtrack over a long token.
 _TOKEN = re.compile(r"\S+")
 _HOST_PATH = re.compile(r"[\w-]+(?:\.[\w-]+)+/")
+_WWW = re.compile(r"www\.", re.IGNORECASE)
 
 Span = tuple[int, int]
 Hits = dict[int, list[Span]]
@@ -362,7 +363,8 @@ class Watchlist:
                     span = (start, end - 2)
                     if mode == _ACRONYM:
                         begin, finish = folded.original_span(*span)
-                        if fold_keep_case(value[begin:finish]) != key:
+                        written = value[begin:finish]
+                        if written != key and fold_keep_case(written) != key:
                             continue
                         if urls is None:
                             urls = _Urls(value)
@@ -474,7 +476,10 @@ class _Urls:
     __slots__ = ("_ends", "_starts")
 
     def __init__(self, text: str) -> None:
-        spans = [token.span() for token in _TOKEN.finditer(text) if _is_url(token.group())]
+        spans: list[Span] = []
+        # Every URL has a slash or starts with www.: most texts are not tokenised at all.
+        if "/" in text or _WWW.search(text):
+            spans = [token.span() for token in _TOKEN.finditer(text) if _is_url(token.group())]
         self._starts = [start for start, _ in spans]
         self._ends = [end for _, end in spans]
 
