@@ -498,6 +498,15 @@ def compile_watchlist(topics: Sequence[Topic]) -> Watchlist:
     return Watchlist(topics)
 
 
+def recompile(watchlist: Watchlist, topics: Sequence[Topic]) -> Watchlist:
+    """The watchlist for `topics` now (e.g. re-read from the archive before a poll): the same
+    object while they are unchanged, else a fresh compile. A bad query raises QuerySyntaxError
+    naming the topic, so the caller can keep matching with the watchlist it has."""
+    if watchlist.topics == tuple(topics):
+        return watchlist
+    return Watchlist(topics)
+
+
 def explain(query: str, text: ArticleText) -> TopicMatch | None:
     """How a query matches a text (for `newsbot topics test`); None when it does not."""
     matches = Watchlist([Topic(query, query)]).match(text)

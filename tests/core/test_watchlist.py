@@ -7,7 +7,7 @@ import pytest
 from core.entities import BUILTIN_TOPICS
 from core.models import ArticleText, Topic
 from core.query import QuerySyntaxError
-from core.watchlist import compile_watchlist, expansions, explain
+from core.watchlist import compile_watchlist, expansions, explain, recompile
 
 BUILTIN = compile_watchlist(BUILTIN_TOPICS)
 
@@ -248,3 +248,13 @@ def test_pathological_text_is_linear() -> None:
     watchlist = compile_watchlist([Topic("a", "a OR aaa* OR b")])
     assert watchlist.match(ArticleText("a" * 200_000))[0].terms == ("a" * 200_000,)
     assert watchlist.match(ArticleText("a " * 100_000))[0].terms == ("a",)
+
+
+def test_recompile_follows_topic_changes_and_keeps_an_unchanged_watchlist() -> None:
+    watchlist = compile_watchlist([Topic("SCO", "SCO")])
+    assert recompile(watchlist, [Topic("SCO", "SCO")]) is watchlist
+    changed = recompile(watchlist, [Topic("SCO", "SCO"), Topic("Akorda", "Akorda")])
+    assert [match.topic for match in changed.match(ArticleText("SCO at Akorda"))] == ["SCO", "Akorda"]
+    with pytest.raises(QuerySyntaxError):
+        recompile(changed, [Topic("Broken", "(SCO")])
+    assert recompile(changed, []).match(ArticleText("SCO")) == ()
