@@ -6,7 +6,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 
 import ahocorasick_rs
@@ -457,7 +457,7 @@ def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()
         return Snippet(text[start:end], ((first - start, last - start),))
     marks: list[Span] = []
     # Highlights are sorted: skip those before the snippet, stop at the first one after it.
-    for begin, finish in highlights[bisect_left(highlights, (start, start)) :]:
+    for begin, finish in islice(highlights, bisect_left(highlights, (start, start)), None):
         if begin >= end:
             break
         if finish > end:
