@@ -129,12 +129,18 @@ def throughput_rows(items: Sequence[ArticleText], vocabulary: dict[str, int]) ->
 def pathological_rows() -> list[str]:
     rows = []
     words = [f"w{i}x" for i in range(5_000)]
-    topics = [Topic("a", "a OR aaa* OR w1x"), *(Topic(f"t{i}", w) for i, w in enumerate(words))]
+    topics = [
+        Topic("a", "a OR aaa* OR w1x"),
+        Topic("SCO", "SCO"),
+        *(Topic(f"t{i}", w) for i, w in enumerate(words)),
+    ]
     watchlist = compile_watchlist(topics)
     for label, text in (
         ("1 MB of one letter", "a" * 1_000_000),
         ("1 MB of 'a ' (500k hits)", "a " * 500_000),
         ("1 MB of soft hyphens and a's", "a\u00ad" * 500_000),
+        ("1 MB of 'SCO ' (250k acronym hits)", "SCO " * 250_000),
+        ("1 MB of URLs with SCO in the path", "https://example.com/SCO/ " * 40_000),
     ):
         seconds, result = timed(partial(watchlist.match, ArticleText(text)))
         assert isinstance(result, tuple)
