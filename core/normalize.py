@@ -157,8 +157,8 @@ class FoldedText:
 # str.translate looks every non-ASCII character up in a dict, which costs more than the rest of
 # matching; bytes.translate over a one-byte encoding is a C table lookup. Kazakh Windows (kz1048)
 # encodes ASCII, Russian, Kazakh and typographic punctuation, most of the text a watcher sees;
-# Western European text goes through cp1252. The rare other characters are encoded as "?", which
-# translates to the marker like "?" itself, and are folded afterwards from the original.
+# Western European text goes through cp1252. The rare other characters are encoded as "?"; every
+# "?" byte translates to the marker, and marker runs are then folded from the original text.
 _CODECS = ("kz1048", "cp1252")
 _REPLACEMENT = ord("?")
 
@@ -243,7 +243,7 @@ def _translate(text: str) -> tuple[str, bool]:
 
 
 def fold_text(text: str) -> FoldedText:
-    """Fold a text for matching once; cheap str.translate unless the text has irregular letters."""
+    """Fold a text for matching once; one table translation unless it has irregular letters."""
     # Without irregular characters whole-text NFKC equals per-character NFKC, so one translate
     # does it all and offsets are unchanged.
     fast, mixed = _translate(text)
