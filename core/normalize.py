@@ -38,6 +38,7 @@ _CYRILLIC_TO_LATIN = {cyrillic: latin for latin, cyrillic in _LATIN_TO_CYRILLIC.
 _LATIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _CYRILLIC_RANGE = "\u0400-\u045f\u0490\u0491"
 _MIXED_LOWER = re.compile(f"[a-z][{_CYRILLIC_RANGE}]|[{_CYRILLIC_RANGE}][a-z]")
+_MIXED_CYRILLIC = re.compile(f"[{_CYRILLIC_RANGE}]")
 _MIXED_ANY = re.compile(f"[a-zA-Z][{_CYRILLIC_RANGE}]|[{_CYRILLIC_RANGE}][a-zA-Z]")
 _WORD = re.compile(r"\w+")
 
@@ -153,25 +154,103 @@ class FoldedText:
         return self._original(start, end=False), self._original(end - 1, end=True)
 
 
-# Texts that are nearly all ASCII fold faster piecewise: str.translate has a fast path for ASCII.
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# str.translate looks every non-ASCII character up in a dict, which costs more than the rest of
+# matching; bytes.translate over a one-byte encoding is a C table lookup. Kazakh Windows (kz1048)
+# encodes ASCII, Russian, Kazakh and typographic punctuation, most of the text a watcher sees;
+# Western European text goes through cp1252. The rare other characters are encoded as "?"; every
+# "?" byte translates to the marker, and marker runs are then folded from the original text.
+_CODECS = ("kz1048", "cp1252")
+_REPLACEMENT = ord("?")
 
 
-def _translate(text: str) -> str:
+@cache
+def _byte_table(codec: str) -> bytes:
+    """The fold table of one single-byte codec; a byte whose fold it cannot encode is the marker."""
+    table = bytearray(256)  # zero: the marker's byte in both codecs
+    for byte in range(256):
+        if byte == _REPLACEMENT:
+            continue
+        try:
+            folded = _TABLE[ord(bytes([byte]).decode(codec))].encode(codec)
+        except UnicodeError:
+            continue  # undefined in the codec, or folds to a character outside it
+        if len(folded) == 1:
+            table[byte] = folded[0]
+    return bytes(table)
+
+
+@cache
+def _script_table(codec: str) -> bytes:
+    """Each byte of a codec as its script: b"L" for a-z, b"C" for Cyrillic, b" " for the rest."""
+    scripts = bytearray(b" " * 256)
+    for byte in range(256):
+        try:
+            char = bytes([byte]).decode(codec)
+        except UnicodeError:
+            continue
+        if "a" <= char <= "z":
+            scripts[byte] = ord("L")
+        elif _MIXED_CYRILLIC.fullmatch(char):
+            scripts[byte] = ord("C")
+    return bytes(scripts)
+
+
+def _may_mix_scripts(folded: str) -> bool:
+    """False when no Latin letter of a folded text touches a Cyrillic one (a byte search)."""
+    if _MIXED_CYRILLIC.search(folded) is None:
+        return False
+    encoded = folded.encode(_CODECS[0], "replace")
+    if _REPLACEMENT in encoded:
+        return True  # a letter kz1048 lacks (folded text has no "?" of its own): ask the regex
+    scripts = encoded.translate(_script_table(_CODECS[0]))
+    return b"LC" in scripts or b"CL" in scripts
+
+
+def _translate(text: str) -> tuple[str, bool]:
+    """`text.translate(_TABLE)` (one character for one character, markers for irregular ones)
+    and whether the result may hold a word written in both scripts."""
     if text.isascii():
-        return text.translate(_TABLE)
-    if len(text.encode()) - len(text) < len(text) // 16:
-        return _NON_ASCII.sub(lambda run: run.group().translate(_TABLE), text).translate(_TABLE)
-    return text.translate(_TABLE)
+        # str.translate has a fast path of its own for ASCII; a folded ASCII text has no Cyrillic.
+        return text.translate(_TABLE), False
+    codec = _CODECS[0]
+    encoded = text.encode(codec, "replace")
+    if encoded.count(_REPLACEMENT) > len(encoded) // 32 + 8:
+        # Many characters outside kz1048 (French, Portuguese, ...): cp1252 when it suits better.
+        other = text.encode(_CODECS[1], "replace")
+        if other.count(_REPLACEMENT) < encoded.count(_REPLACEMENT):
+            codec, encoded = _CODECS[1], other
+        if encoded.count(_REPLACEMENT) > len(encoded) // 32 + 8:
+            return text.translate(_TABLE), True
+    folded = encoded.translate(_byte_table(codec))
+    translated = folded.decode(codec)
+    if _MARKER not in translated:
+        # A Latin letter beside a Cyrillic one, found by two byte searches instead of a regex.
+        scripts = folded.translate(_script_table(codec))
+        return translated, b"LC" in scripts or b"CL" in scripts
+    pieces: list[str] = []
+    position = 0
+    start = translated.find(_MARKER)
+    while start >= 0:  # str.find: a regex search for the marker is many times slower
+        end = start + 1
+        while end < len(translated) and translated[end] == _MARKER:
+            end += 1
+        pieces.append(translated[position:start])
+        pieces.append(text[start:end].translate(_TABLE))
+        position = end
+        start = translated.find(_MARKER, end)
+    pieces.append(translated[position:])
+    return "".join(pieces), True
 
 
 def fold_text(text: str) -> FoldedText:
-    """Fold a text for matching once; cheap str.translate unless the text has irregular letters."""
+    """Fold a text for matching once; one table translation unless it has irregular letters."""
     # Without irregular characters whole-text NFKC equals per-character NFKC, so one translate
     # does it all and offsets are unchanged.
-    fast = _translate(text)
+    fast, mixed = _translate(text)
     if _MARKER not in fast:
-        return FoldedText(text, fast if fast.isascii() else _fold_lookalikes(fast, _MIXED_LOWER))
+        if mixed and not fast.isascii() and _may_mix_scripts(fast):
+            fast = _fold_lookalikes(fast, _MIXED_LOWER)
+        return FoldedText(text, fast)
     pieces: list[str] = []
     folded_starts: list[int] = []
     original_starts: list[int] = []
@@ -208,7 +287,7 @@ def fold_text(text: str) -> FoldedText:
     if position < len(text):
         add(fast[position:], position, -1)
     folded_text = "".join(pieces)
-    if not folded_text.isascii():
+    if not folded_text.isascii() and _may_mix_scripts(folded_text):
         folded_text = _fold_lookalikes(folded_text, _MIXED_LOWER)
     return FoldedText(text, folded_text, tuple(folded_starts), tuple(original_starts), tuple(original_ends))
 

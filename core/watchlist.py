@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import groupby, islice
+from operator import itemgetter
 
 import ahocorasick_rs
 
@@ -35,6 +38,11 @@ _PREFIX = 2  # pattern " key": word start
 
 _TEXT_FIELDS = ("title", "body")
 _SEPARATOR = re.compile(" +")
+# Acronyms never fire inside a URL (a path segment, a host): a token is checked only after an
+# acronym was found in its field, and these patterns cannot backtrack over a long token.
+_TOKEN = re.compile(r"\S+")
+_HOST_PATH = re.compile(r"[\w-]+(?:\.[\w-]+)+/")
+_WWW = re.compile(r"www\.", re.IGNORECASE)
 
 Span = tuple[int, int]
 Hits = dict[int, list[Span]]
@@ -74,18 +82,41 @@ class _CompiledTopic:
     topic: Topic
     expr: _Node
     # Terms under an even number of NOTs, per field: the words worth showing.
-    positives: Mapping[str, tuple[int, ...]]
+    positives: Mapping[str, frozenset[int]]
     # A plain OR of title/body terms holds whenever one of its terms was found: no evaluation.
     is_disjunction: bool
 
 
-@dataclass(frozen=True, slots=True)
 class _Scan:
-    """One field of one article: its folded form and the spans of every term found in it."""
+    """One field of one article: its folded form, the spans of every term found in it, and
+    (computed once, shared by every topic that shows the term) each term's original words."""
 
-    original: str
-    folded: FoldedText
-    hits: Hits
+    __slots__ = ("_found", "field", "folded", "hits", "original")
+
+    def __init__(self, field: str, original: str, folded: FoldedText, hits: Hits) -> None:
+        self.field = field
+        self.original = original
+        self.folded = folded
+        self.hits = hits
+        self._found: dict[int, tuple[list[Span], tuple[str, ...]]] = {}
+
+    def found(self, term: int) -> tuple[list[Span], tuple[str, ...]]:
+        """The term's sorted spans in the original text and the distinct words they cover."""
+        found = self._found.get(term)
+        if found is not None:
+            return found
+        spans = self.hits[term]
+        if self.folded.folded_starts:
+            spans = [self.folded.original_span(*span) for span in spans]
+        original = self.original
+        if len(spans) == 1:
+            ((start, end),) = spans
+            found = (spans, (original[start:end],))
+        else:
+            spans = sorted(set(spans))
+            found = (spans, tuple(dict.fromkeys([original[start:end] for start, end in spans])))
+        self._found[term] = found
+        return found
 
 
 class _Compiler:
@@ -211,6 +242,7 @@ class Watchlist:
         "_scopes",
         "_topics",
         "_topics_by_term",
+        "_word_terms",
         "topics",
     )
 
@@ -223,58 +255,107 @@ class Watchlist:
             node = compiler.node(_topic_expr(topic))
             positives = _positives(node)
             by_field = {
-                field: tuple(dict.fromkeys(a.term for a in positives if field in a.fields))
+                field: frozenset(a.term for a in positives if field in a.fields)
                 for field in (*_TEXT_FIELDS, Scope.SOURCE.value)
             }
             compiled.append(_CompiledTopic(topic, node, by_field, _is_disjunction(node)))
         self._topics = tuple(compiled)
         self._refs = tuple(tuple(refs) for refs in compiler.refs)
+        # Most patterns are one whole word of one term: their hits skip the general loop.
+        self._word_terms = tuple(
+            refs[0][0] if len(refs) == 1 and refs[0][1] == _WORD else -1 for refs in compiler.refs
+        )
         self._phrases = compiler.phrases
         self._phrases_by_first = compiler.phrases_by_first
         self._scopes = tuple(f for f in (*_TEXT_FIELDS, Scope.SOURCE.value) if f in compiler.scopes)
         # One automaton over every term of every topic; overlapping search sees nested terms.
         self._automaton = ahocorasick_rs.AhoCorasick(list(compiler.patterns)) if compiler.patterns else None
-        by_term: dict[int, set[int]] = {}
+        # Per field and term: the topics that show the term when it is found there (it is not
+        # negated), and the other topics it can affect. Only these topics are evaluated.
+        shown: dict[str, dict[int, list[int]]] = {field: {} for field in self._scopes}
+        affected: dict[str, dict[int, list[int]]] = {field: {} for field in self._scopes}
         always: list[int] = []
         for index, entry in enumerate(compiled):
-            for atom in _atoms(entry.expr):
-                by_term.setdefault(atom.term, set()).add(index)
+            for field in self._scopes:
+                terms = {atom.term for atom in _atoms(entry.expr) if field in atom.fields}
+                for term in terms:
+                    showing = term in entry.positives[field]
+                    (shown if showing else affected)[field].setdefault(term, []).append(index)
             # Topics that can hold without any term found ("NOT x", "lang:ru") are always checked.
             if _has_lang(entry.expr) or _evaluate(entry.expr, {}, ""):
                 always.append(index)
-        self._topics_by_term = by_term
+        self._topics_by_term = {
+            field: {
+                term: (tuple(shown[field].get(term, ())), tuple(affected[field].get(term, ())))
+                for term in shown[field].keys() | affected[field].keys()
+            }
+            for field in self._scopes
+        }
         self._always = tuple(always)
 
     def match(self, text: ArticleText) -> tuple[TopicMatch, ...]:
         """Every topic the text satisfies, with its terms and a highlighted snippet."""
-        values = {"title": text.title, "body": text.body, "source": text.source}
-        scans = {field: self._scan(values[field]) for field in self._scopes}
+        scans: list[_Scan] = []
+        # Per topic, the (field, term) pairs it shows, in field order: collected once per term.
+        shown: dict[int, list[tuple[_Scan, int]]] = {}
         candidates = set(self._always)
-        for scan in scans.values():
+        for field in self._scopes:
+            scan = self._scan(field, getattr(text, field))
+            scans.append(scan)
+            if not scan.hits:
+                continue
+            topics_by_term = self._topics_by_term[field]
             for term in scan.hits:
-                candidates.update(self._topics_by_term.get(term, ()))
-        found = {field: scan.hits for field, scan in scans.items()}
+                topics = topics_by_term.get(term)
+                if topics is None:
+                    continue
+                showing, affected = topics
+                for index in showing:
+                    pairs = shown.get(index)
+                    if pairs is None:
+                        shown[index] = [(scan, term)]
+                    else:
+                        pairs.append((scan, term))
+                if affected:
+                    candidates.update(affected)
+        candidates.update(shown)
+        found: dict[str, Hits] | None = None
         matches: list[TopicMatch] = []
         for index in sorted(candidates):
             topic = self._topics[index]
-            if topic.is_disjunction or _evaluate(topic.expr, found, text.lang):
-                matches.append(_topic_match(topic, scans, values))
+            # A disjunction is a candidate only through a title/body term it contains: it holds.
+            if not topic.is_disjunction:
+                if found is None:
+                    found = {scan.field: scan.hits for scan in scans}
+                if not _evaluate(topic.expr, found, text.lang):
+                    continue
+            matches.append(_topic_match(topic.topic.name, shown.get(index, ()), text.title))
         return tuple(matches)
 
-    def _scan(self, value: str) -> _Scan:
+    def _scan(self, field: str, value: str) -> _Scan:
         """Fold one field once, run the automaton once, keep the hits that are whole words."""
         if not value or self._automaton is None:
-            return _Scan(value, FoldedText(value, value), {})
+            return _Scan(field, value, FoldedText(value, value), {})
         folded = fold_text(value)
         text = folded.text
         raw = self._automaton.find_matches_as_indexes(f" {text} ", overlapping=True)
         hits: Hits = {}
         if not raw:
-            return _Scan(value, folded, hits)
+            return _Scan(field, value, folded, hits)
         refs = self._refs
+        word_terms = self._word_terms
+        urls: _Urls | None = None
         for pattern, start, end in raw:
+            # Offsets are in the padded text: the pattern's leading space sits at `start`.
+            term = word_terms[pattern]
+            if term >= 0:
+                spans = hits.get(term)
+                if spans is None:
+                    hits[term] = [(start, end - 2)]
+                else:
+                    spans.append((start, end - 2))
+                continue
             for term, mode, key in refs[pattern]:
-                # Offsets are in the padded text: the pattern's leading space sits at `start`.
                 if mode == _PREFIX:
                     word_end = text.find(" ", end - 1)
                     span = (start, len(text) if word_end < 0 else word_end)
@@ -282,7 +363,12 @@ class Watchlist:
                     span = (start, end - 2)
                     if mode == _ACRONYM:
                         begin, finish = folded.original_span(*span)
-                        if fold_keep_case(value[begin:finish]) != key:
+                        written = value[begin:finish]
+                        if written != key and fold_keep_case(written) != key:
+                            continue
+                        if urls is None:
+                            urls = _Urls(value)
+                        if urls.contain(begin, finish):
                             continue
                 hits.setdefault(term, []).append(span)
         if self._phrases_by_first:
@@ -291,7 +377,7 @@ class Watchlist:
                     spans = _phrase_spans(self._phrases[phrase], hits, text)
                     if spans:
                         hits[phrase] = spans
-        return _Scan(value, folded, hits)
+        return _Scan(field, value, folded, hits)
 
 
 def _atoms(node: _Node) -> tuple[_Atom, ...]:
@@ -323,52 +409,58 @@ def _phrase_spans(parts: tuple[int, ...], hits: Hits, text: str) -> list[Span]:
     return spans
 
 
-def _topic_match(topic: _CompiledTopic, scans: Mapping[str, _Scan], values: Mapping[str, str]) -> TopicMatch:
+def _topic_match(name: str, shown: Sequence[tuple[_Scan, int]], title: str) -> TopicMatch:
     """The words that fired (as written in the article) and a snippet of the first field."""
+    if not shown:
+        return TopicMatch(name, (), "title", snippet_around(title, None))
+    if len(shown) == 1:  # the common case: one term in one field
+        scan, term = shown[0]
+        spans, words = scan.found(term)
+        return TopicMatch(name, words, scan.field, snippet_around(scan.original, spans[0], spans))
     terms: dict[str, None] = {}
-    first: tuple[str, list[Span]] | None = None
-    for field, scan in scans.items():
-        hits = scan.hits
-        if not hits:
-            continue
-        spans: list[Span] = []
-        for term in topic.positives[field]:
-            found = hits.get(term)
-            if found is not None:
-                spans += found
-        if not spans:
-            continue
-        if scan.folded.folded_starts:
-            spans = [scan.folded.original_span(*span) for span in spans]
-        if len(spans) > 1:
-            spans = sorted(set(spans))
-        value = values[field]
-        for start, end in spans:
-            terms[value[start:end]] = None
-        if first is None:
-            first = (field, spans)
-    if first is None:
-        return TopicMatch(topic.topic.name, (), "title", snippet_around(values["title"], None))
-    field, spans = first
-    return TopicMatch(topic.topic.name, tuple(terms), field, snippet_around(values[field], spans[0], spans))
+    fields: list[tuple[_Scan, list[Span]]] = []
+    for scan, pairs in groupby(shown, key=itemgetter(0)):
+        fired = [term for _, term in pairs]
+        if len(fired) == 1:
+            spans, words = scan.found(fired[0])
+        else:
+            spans = sorted({span for term in fired for span in scan.found(term)[0]})
+            words = tuple(scan.original[start:end] for start, end in spans)
+        terms.update(dict.fromkeys(words))
+        fields.append((scan, spans))
+    scan, spans = fields[0]
+    return TopicMatch(name, tuple(terms), scan.field, snippet_around(scan.original, spans[0], spans))
 
 
 def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:
     """About SNIPPET_RADIUS characters either side of `span`; sorted `highlights` inside marked."""
     if span is None:
         return Snippet(text[: 2 * SNIPPET_RADIUS])
-    start = max(0, span[0] - SNIPPET_RADIUS)
-    end = min(len(text), span[1] + SNIPPET_RADIUS)
+    first, last = span
     # Start and end on a space so the snippet does not open or close mid-word.
+    start = first - SNIPPET_RADIUS
     if start > 0:
-        space = text.find(" ", start, span[0])
-        start = space + 1 if space >= 0 else start
+        space = text.find(" ", start, first)
+        if space >= 0:
+            start = space + 1
+    else:
+        start = 0
+    end = last + SNIPPET_RADIUS
     if end < len(text):
-        space = text.rfind(" ", span[1], end)
-        end = space if space >= 0 else end
+        space = text.rfind(" ", last, end)
+        if space >= 0:
+            end = space
+    else:
+        end = len(text)
+    if not highlights or (len(highlights) == 1 and highlights[0] == span):
+        # The one highlight is `span`, always inside the snippet (the common case).
+        return Snippet(text[start:end], ((first - start, last - start),))
     marks: list[Span] = []
-    for begin, finish in highlights or (span,):
-        if begin < start or finish > end:
+    # Highlights are sorted: skip those before the snippet, stop at the first one after it.
+    for begin, finish in islice(highlights, bisect_left(highlights, (start, start)), None):
+        if begin >= end:
+            break
+        if finish > end:
             continue
         begin, finish = begin - start, finish - start
         if marks and begin < marks[-1][1]:
@@ -378,8 +470,40 @@ def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()
     return Snippet(text[start:end], tuple(marks))
 
 
+class _Urls:
+    """The URLs written in a text (whitespace-free tokens with a scheme, www. or host/path)."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, text: str) -> None:
+        spans: list[Span] = []
+        # Every URL has a slash or starts with www.: most texts are not tokenised at all.
+        if "/" in text or _WWW.search(text):
+            spans = [token.span() for token in _TOKEN.finditer(text) if _is_url(token.group())]
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
+
+    def contain(self, start: int, end: int) -> bool:
+        """True when text[start:end] lies inside one of the URLs."""
+        index = bisect_right(self._starts, start) - 1
+        return index >= 0 and end <= self._ends[index]
+
+
+def _is_url(token: str) -> bool:
+    return "://" in token or token[:4].casefold() == "www." or _HOST_PATH.match(token) is not None
+
+
 def compile_watchlist(topics: Sequence[Topic]) -> Watchlist:
     """Compile topics into one watchlist; a bad query raises QuerySyntaxError naming the topic."""
+    return Watchlist(topics)
+
+
+def recompile(watchlist: Watchlist, topics: Sequence[Topic]) -> Watchlist:
+    """The watchlist for `topics` now (e.g. re-read from the archive before a poll): the same
+    object while they are unchanged, else a fresh compile. A bad query raises QuerySyntaxError
+    naming the topic, so the caller can keep matching with the watchlist it has."""
+    if watchlist.topics == tuple(topics):
+        return watchlist
     return Watchlist(topics)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.normalize import fold, fold_keep_case, fold_text
+from core.normalize import fold, fold_character, fold_keep_case, fold_text
 
 
 @pytest.mark.parametrize(
@@ -25,10 +25,24 @@ from core.normalize import fold, fold_keep_case, fold_text
         ("SCO, disco!", "sco  disco "),  # every non-word character is one space
         ("е\u0308ж", "еж"),  # decomposed ё composes, then folds
         ("a\u00a0b", "a b"),
+        # Characters outside the one-byte fast paths (kz1048, cp1252) fold the same way.
+        ("Тоқаев — café 😉", "токаев   café  "),
+        ("µ? №5", "μ  no5"),
+        ("Ђoрђе", "ђорђе"),  # a Latin o among Serbian letters
+        ("Tokаyev 😉", "tokayev  "),
+        ("São Paulo: ação " * 40, "são paulo  ação " * 40),
     ],
 )
 def test_fold(text: str, folded: str) -> None:
     assert fold(text) == folded
+
+
+@pytest.mark.parametrize("codec", ["kz1048", "cp1252"])
+def test_every_character_of_the_fast_codecs_folds_like_alone(codec: str) -> None:
+    characters = bytes(range(256)).decode(codec, "ignore")
+    for char in characters:
+        assert fold(char) == fold_character(char), repr(char)
+        assert fold(f"0{char}0") == f"0{fold_character(char)}0", repr(char)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from core.entities import BUILTIN_TOPICS
 from core.models import ArticleText, Topic
 from core.query import QuerySyntaxError
-from core.watchlist import compile_watchlist, expansions, explain
+from core.watchlist import compile_watchlist, expansions, explain, recompile
 
 BUILTIN = compile_watchlist(BUILTIN_TOPICS)
 
@@ -55,12 +55,35 @@ def test_builtin_topics_fire(topic: str, text: str) -> None:
         "a night at the disco",
         "SCOTUS rules",
         "see https://example.com/sco/news for more",
+        "see https://example.com/SCO/news for more",
+        "HTTPS://EXAMPLE.COM/SCO",
+        "http://SCO.int",
+        "www.SCO.org/summit",
+        "example.com/SCO/2025",
+        "(https://example.com/news?org=SCO&lang=en)",
         "the sco was lowercase",
         "Шос",  # not all caps
     ],
 )
 def test_sco_never_fires_on_look_alikes(text: str) -> None:
     assert "SCO" not in topics_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        ("SCO summit, see https://example.com/SCO/news", 0),
+        ("https://example.com/SCO/news: the SCO met", 34),
+        ("SCO/CSTO joint drills", 0),  # a slash between acronyms is not a URL
+        ("the SCO. Next: www.example.com", 4),
+    ],
+)
+def test_acronym_outside_a_url_still_fires(text: str, at: int) -> None:
+    match = explain("SCO", ArticleText(text))
+    assert match is not None
+    assert match.terms == ("SCO",)
+    assert match.snippet.text == text
+    assert match.snippet.highlights == ((at, at + 3),)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +165,14 @@ def test_boolean_logic_and_scopes(query: str, article: ArticleText, fires: bool)
     assert (explain(query, article) is not None) is fires
 
 
+def test_a_term_found_only_in_the_source_fires_only_source_scopes() -> None:
+    watchlist = compile_watchlist([Topic("anywhere", "Reuters"), Topic("from", "source:Reuters")])
+    matches = watchlist.match(ArticleText("Tokayev spoke", source="Reuters"))
+    assert [(match.topic, match.terms, match.field) for match in matches] == [
+        ("from", ("Reuters",), "source")
+    ]
+
+
 def test_terms_field_and_snippet() -> None:
     body = "x " * 150 + "Встреча Тасмагамбетова и Токаева. " + "y " * 150
     match = explain("Tasmagambetov OR Tokayev", ArticleText("Новости", body))
@@ -217,3 +248,13 @@ def test_pathological_text_is_linear() -> None:
     watchlist = compile_watchlist([Topic("a", "a OR aaa* OR b")])
     assert watchlist.match(ArticleText("a" * 200_000))[0].terms == ("a" * 200_000,)
     assert watchlist.match(ArticleText("a " * 100_000))[0].terms == ("a",)
+
+
+def test_recompile_follows_topic_changes_and_keeps_an_unchanged_watchlist() -> None:
+    watchlist = compile_watchlist([Topic("SCO", "SCO")])
+    assert recompile(watchlist, [Topic("SCO", "SCO")]) is watchlist
+    changed = recompile(watchlist, [Topic("SCO", "SCO"), Topic("Akorda", "Akorda")])
+    assert [match.topic for match in changed.match(ArticleText("SCO at Akorda"))] == ["SCO", "Akorda"]
+    with pytest.raises(QuerySyntaxError):
+        recompile(changed, [Topic("Broken", "(SCO")])
+    assert recompile(changed, []).match(ArticleText("SCO")) == ()
