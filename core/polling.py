@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.models import (
@@ -17,8 +17,9 @@ from core.models import (
     Modified,
     Outlet,
 )
-from core.ports import Archive, Watcher
+from core.ports import Archive, PollTransaction, Watcher
 from core.scheduling import state_after_poll
+from core.stories import DEFAULT_STORY_POLICY, StoryPolicy, band_keys, closest_story, signature_of
 from core.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,26 @@ def match_articles(articles: Sequence[Article], watchlist: Watchlist) -> tuple[A
     return tuple(entry for entry in found if entry.matches)
 
 
+async def assign_stories(
+    tx: PollTransaction, articles: Sequence[Article], policy: StoryPolicy, now: datetime
+) -> list[Article]:
+    """Put each new article in the story of its closest recent near-duplicate, or in a new story.
+
+    One at a time, so that two copies of one story in the same feed find each other.
+    """
+    clustered = []
+    for article in articles:
+        signature = signature_of(article.title, article.summary)
+        keys = band_keys(signature) if signature is not None else ()
+        story_id = None
+        if signature is not None:
+            candidates = await tx.story_candidates(keys, now - policy.window)
+            story_id = closest_story(signature, candidates, policy.threshold)
+        story_id = await tx.join_story(article, story_id, signature, keys, now)
+        clustered.append(replace(article, story_id=story_id))
+    return clustered
+
+
 async def poll_outlet(
     outlet: Outlet,
     watcher: Watcher,
@@ -66,8 +87,9 @@ async def poll_outlet(
     watchlist: Watchlist,
     now: datetime,
     jitter: float,
+    stories: StoryPolicy = DEFAULT_STORY_POLICY,
 ) -> PollReport:
-    """Fetch one outlet, then archive, match and queue alerts in one transaction."""
+    """Fetch one outlet, then archive, cluster, match and queue alerts in one transaction."""
     outcome = await watcher.fetch(outlet)
     state = state_after_poll(outlet, outcome, now, jitter)
     new_articles: list[Article] = []
@@ -76,6 +98,7 @@ async def poll_outlet(
     async with archive.poll_transaction() as tx:
         if isinstance(outcome, Modified):
             new_articles = await tx.add_unseen_articles(outlet, outcome.items, now)
+            new_articles = await assign_stories(tx, new_articles, stories, now)
             matched = match_articles(new_articles, watchlist)
             # An outlet's first read is a baseline: archived and matched, but nobody is alerted.
             queued = await tx.add_matches(matched, alert=outlet.state.is_baselined, now=now)
@@ -103,6 +126,7 @@ async def poll_outlets(
     jitter: Callable[[], float],
     concurrency: int = 16,
     on_done: Callable[[PollReport], None] = lambda _report: None,
+    stories: StoryPolicy = DEFAULT_STORY_POLICY,
 ) -> list[PollReport]:
     """Poll many outlets concurrently; one outlet's failure never stops the others."""
     gate = asyncio.Semaphore(concurrency)
@@ -110,7 +134,7 @@ async def poll_outlets(
     async def poll_one(outlet: Outlet) -> PollReport:
         async with gate:
             try:
-                report = await poll_outlet(outlet, watcher, archive, watchlist, now, jitter())
+                report = await poll_outlet(outlet, watcher, archive, watchlist, now, jitter(), stories)
             except Exception as error:
                 # A bug or a database hiccup for one outlet must not cost the rest of the cycle.
                 log.exception("outlet poll crashed", extra={"outlet": outlet.name})

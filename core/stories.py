@@ -45,6 +45,9 @@ class StoryPolicy:
     threshold: float = SIMILARITY_THRESHOLD
 
 
+DEFAULT_STORY_POLICY = StoryPolicy()
+
+
 @dataclass(frozen=True, slots=True)
 class StoryCandidate:
     """An archived article that shares a band key with a new one, and the story it belongs to."""

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.identity import article_key, canonical_url
+from core.identity import article_key, canonical_url, content_fingerprint
 from core.models import (
     Article,
     ArticleMatches,
@@ -22,8 +23,21 @@ from core.models import (
     OutletState,
     Validators,
 )
+from core.stories import Signature, StoryCandidate
 from storage.database import insert_ignoring_conflicts
-from storage.tables import articles, destinations, matches, outbox, outlets, subscriptions, topics
+from storage.tables import (
+    article_revisions,
+    article_stories,
+    articles,
+    destinations,
+    matches,
+    outbox,
+    outlets,
+    stories,
+    story_bands,
+    subscriptions,
+    topics,
+)
 
 # SQLite allows 32,766 bound parameters per statement; a few hundred rows stay well inside it.
 ROWS_PER_STATEMENT = 500
@@ -61,7 +75,16 @@ def article_from_row(row: RowMapping, outlet_name: str) -> Article:
         published=row["published_at"],
         first_seen_at=row["first_seen_at"],
         language=row["language"],
+        story_id=row.get("story_id"),
     )
+
+
+def pack_signature(signature: Signature) -> bytes:
+    return struct.pack(f"<{len(signature)}I", *signature)
+
+
+def unpack_signature(packed: bytes) -> Signature:
+    return struct.unpack(f"<{len(packed) // 4}I", packed)
 
 
 def bounded_key(key: str) -> str:
@@ -119,7 +142,136 @@ class SqlPollTransaction:
                 statement.values(rows[start : start + ROWS_PER_STATEMENT])
             )
             inserted += result.mappings().all()
+        await self._record_revisions(outlet, items, {row["guid"] for row in inserted}, now)
         return [article_from_row(row, outlet.name) for row in sorted(inserted, key=lambda row: row["id"])]
+
+    async def _record_revisions(
+        self, outlet: Outlet, items: Sequence[FeedItem], inserted: set[str], now: datetime
+    ) -> None:
+        """Record a changed title or lead of an article this outlet showed before, as a revision."""
+        known = [(key, link, item) for key, link, item in unique_items(items) if key not in inserted]
+        revisions = []
+        for start in range(0, len(known), ROWS_PER_STATEMENT):
+            chunk = known[start : start + ROWS_PER_STATEMENT]
+            by_guid, by_link = await self._known_articles(outlet, chunk)
+            for key, link, item in chunk:
+                found = by_guid.get(key) or (by_link.get(link) if link is not None else None)
+                if found is None:
+                    continue  # the link belongs to another outlet's article: not this outlet's revision
+                fingerprint = content_fingerprint(item.title, item.summary)
+                was = found["fingerprint"] or content_fingerprint(found["title"], found["summary"])
+                if fingerprint != was:
+                    revisions.append(
+                        {
+                            "article_id": found["id"],
+                            "fingerprint": fingerprint,
+                            "title": item.title,
+                            "summary": item.summary,
+                            "seen_at": now,
+                        }
+                    )
+        if revisions:
+            # The same revision seen again is one row (unique per article and fingerprint).
+            await self._connection.execute(
+                insert_ignoring_conflicts(self._engine, article_revisions).values(revisions)
+            )
+
+    async def _known_articles(
+        self, outlet: Outlet, chunk: Sequence[tuple[str, str | None, FeedItem]]
+    ) -> tuple[dict[str, RowMapping], dict[str, RowMapping]]:
+        links = [link for _, link, _ in chunk if link is not None]
+        statement = (
+            select(
+                articles.c.id,
+                articles.c.guid,
+                articles.c.canonical_url,
+                articles.c.title,
+                articles.c.summary,
+                article_stories.c.fingerprint,
+            )
+            .outerjoin(article_stories, article_stories.c.article_id == articles.c.id)
+            .where(
+                articles.c.outlet_id == outlet.id,
+                or_(articles.c.guid.in_([key for key, _, _ in chunk]), articles.c.canonical_url.in_(links)),
+            )
+        )
+        rows = (await self._connection.execute(statement)).mappings().all()
+        return {row["guid"]: row for row in rows}, {row["canonical_url"]: row for row in rows}
+
+    async def story_candidates(self, band_keys: Sequence[str], since: datetime) -> list[StoryCandidate]:
+        if not band_keys:
+            return []
+        statement = (
+            select(article_stories.c.article_id, article_stories.c.story_id, article_stories.c.signature)
+            .where(
+                article_stories.c.article_id.in_(
+                    select(story_bands.c.article_id).where(
+                        story_bands.c.band_key.in_(list(band_keys)), story_bands.c.created_at >= since
+                    )
+                ),
+                article_stories.c.signature.is_not(None),
+            )
+            .order_by(article_stories.c.article_id)
+        )
+        rows = await self._connection.execute(statement)
+        return [StoryCandidate(a, story, unpack_signature(packed)) for a, story, packed in rows]
+
+    async def join_story(
+        self,
+        article: Article,
+        story_id: int | None,
+        signature: Signature | None,
+        band_keys: Sequence[str],
+        now: datetime,
+    ) -> int:
+        if story_id is None:
+            created = await self._connection.execute(
+                insert(stories).values(created_at=now).returning(stories.c.id)
+            )
+            story_id = int(created.scalar_one())
+        elif not await self._story_has_outlet(story_id, article.outlet_id):
+            await self._ask_for_edits(story_id, now)
+        await self._connection.execute(
+            insert(article_stories).values(
+                article_id=article.id,
+                story_id=story_id,
+                fingerprint=content_fingerprint(article.title, article.summary),
+                signature=pack_signature(signature) if signature is not None else None,
+                created_at=now,
+            )
+        )
+        if band_keys:
+            await self._connection.execute(
+                insert(story_bands).values(
+                    [
+                        {"band_key": key, "article_id": article.id, "story_id": story_id, "created_at": now}
+                        for key in band_keys
+                    ]
+                )
+            )
+        return story_id
+
+    async def _story_has_outlet(self, story_id: int, outlet_id: int) -> bool:
+        statement = (
+            select(articles.c.id)
+            .join(article_stories, article_stories.c.article_id == articles.c.id)
+            .where(article_stories.c.story_id == story_id, articles.c.outlet_id == outlet_id)
+            .limit(1)
+        )
+        return (await self._connection.execute(statement)).first() is not None
+
+    async def _ask_for_edits(self, story_id: int, now: datetime) -> None:
+        """Mark the story's sent (or in-flight) alerts for an edit that shows the new outlet."""
+        # A later time is an edit's retry delay or lease: the edit it stands for will show this outlet too.
+        due = case(
+            (or_(outbox.c.edit_due_at.is_(None), outbox.c.edit_due_at <= now), now),
+            else_=outbox.c.edit_due_at,
+        )
+        await self._connection.execute(
+            update(outbox)
+            .where(outbox.c.story_id == story_id, outbox.c.state.in_(["sent", "sending"]))
+            .values(edit_due_at=due)
+        )
 
     async def add_matches(self, found: Sequence[ArticleMatches], *, alert: bool, now: datetime) -> int:
         if not found:
@@ -150,28 +302,49 @@ class SqlPollTransaction:
         self, found: Sequence[ArticleMatches], topic_ids: dict[str, int], now: datetime
     ) -> int:
         subscribers = await self._subscribers_by_topic()
-        rows = []
+        story_ids = await self._story_ids([entry.article for entry in found], now)
+        rows: dict[tuple[int, int], dict[str, object]] = {}
         for entry in found:
             wanted = {
                 destination_id
                 for match in entry.matches
                 for destination_id in subscribers.get(topic_ids.get(match.topic, -1), ())
             }
-            rows += [
-                {
-                    "article_id": entry.article.id,
-                    "destination_id": destination_id,
-                    "state": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for destination_id in sorted(wanted)
-            ]
+            story_id = story_ids[entry.article.id]
+            for destination_id in sorted(wanted):
+                # One alert per story and destination: the first article of the story to match shows.
+                rows.setdefault(
+                    (story_id, destination_id),
+                    {
+                        "article_id": entry.article.id,
+                        "story_id": story_id,
+                        "destination_id": destination_id,
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    },
+                )
         if not rows:
             return 0
-        statement = insert_ignoring_conflicts(self._engine, outbox).values(rows).returning(outbox.c.id)
+        statement = (
+            insert_ignoring_conflicts(self._engine, outbox).values(list(rows.values())).returning(outbox.c.id)
+        )
         return len((await self._connection.execute(statement)).all())
+
+    async def _story_ids(self, found: Sequence[Article], now: datetime) -> dict[int, int]:
+        """Each article's story; an article that was never clustered becomes a story of its own."""
+        story_ids = {a.id: a.story_id for a in found if a.story_id is not None}
+        unknown = [a for a in found if a.story_id is None]
+        if unknown:
+            statement = select(article_stories.c.article_id, article_stories.c.story_id).where(
+                article_stories.c.article_id.in_([a.id for a in unknown])
+            )
+            story_ids.update({a: story for a, story in await self._connection.execute(statement)})
+        for article in unknown:
+            if article.id not in story_ids:
+                story_ids[article.id] = await self.join_story(article, None, None, (), now)
+        return story_ids
 
     async def _topic_ids(self) -> dict[str, int]:
         result = await self._connection.execute(select(topics.c.name, topics.c.id))
@@ -254,6 +427,12 @@ class SqlArchive:
         )
         async with self._engine.connect() as connection:
             return [outlet_from_row(row) for row in (await connection.execute(statement)).mappings()]
+
+    async def forget_story_bands(self, before: datetime) -> int:
+        """Delete band keys older than the story window: they can no longer join anything."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(delete(story_bands).where(story_bands.c.created_at < before))
+            return int(result.rowcount)
 
     async def count_articles(self) -> int:
         async with self._engine.connect() as connection:
