@@ -23,7 +23,7 @@ from core.models import (
     OutletState,
     Validators,
 )
-from core.stories import Signature, StoryCandidate
+from core.stories import SIMILARITY_THRESHOLD, Signature, StoryCandidate, signature_of, similarity
 from storage.database import insert_ignoring_conflicts
 from storage.tables import (
     article_revisions,
@@ -95,17 +95,51 @@ def bounded_key(key: str) -> str:
 
 
 def unique_items(items: Sequence[FeedItem]) -> list[tuple[str, str | None, FeedItem]]:
-    """Items with their keys, dropping repeats inside one document (same GUID or same link)."""
-    seen: set[str] = set()
+    """Items with their keys, dropping repeats inside one document (same link, or same GUID and no link).
+
+    Two items that share a GUID but not a link are two articles under a reused GUID (a broken
+    feed): the second is keyed by GUID and link together.
+    """
+    keys: set[str] = set()
+    links: set[str] = set()
     kept: list[tuple[str, str | None, FeedItem]] = []
     for item in items:
         key = bounded_key(article_key(item))
         link = bounded_key(canonical_url(item.url)) if item.url else None
-        if key in seen or (link is not None and link in seen):
+        if link is not None and link in links:
             continue
-        seen.update(k for k in (key, link) if k is not None)
+        if key in keys:
+            if link is None:
+                continue
+            key = reused_guid_key(key, link)
+            if key in keys:
+                continue
+        keys.add(key)
+        if link is not None:
+            links.add(link)
         kept.append((key, link, item))
     return kept
+
+
+def reused_guid_key(key: str, link: str) -> str:
+    return bounded_key(f"{key} {link}")
+
+
+def is_reused_guid(item: FeedItem, link: str, known: RowMapping) -> bool:
+    """A known GUID under another link with other text: a different article (a broken feed).
+
+    The same GUID under another link with near-duplicate text is one article whose link changed.
+    """
+    return known["canonical_url"] != link and not is_same_text(item, known)
+
+
+def is_same_text(item: FeedItem, known: RowMapping) -> bool:
+    """Whether an entry is (a revision of) an archived article: near-duplicate text, else equal text."""
+    signature = signature_of(item.title, item.summary)
+    if signature is not None and known["signature"] is not None:
+        return similarity(signature, unpack_signature(known["signature"])) >= SIMILARITY_THRESHOLD
+    was = known["fingerprint"] or content_fingerprint(known["title"], known["summary"])
+    return content_fingerprint(item.title, item.summary) == was
 
 
 class SqlPollTransaction:
@@ -118,6 +152,20 @@ class SqlPollTransaction:
     async def add_unseen_articles(
         self, outlet: Outlet, items: Sequence[FeedItem], now: datetime
     ) -> list[Article]:
+        entries = unique_items(items)
+        inserted = await self._insert_articles(outlet, entries, now)
+        # Idempotency lives in the database: an entry that hit a unique key was seen before, unless
+        # all it shares is a GUID that the feed gave a different article too.
+        known = [
+            (key, link, item) for key, link, item in entries if key not in {row["guid"] for row in inserted}
+        ]
+        reused = await self._settle_known(outlet, known, now)
+        inserted += await self._insert_articles(outlet, reused, now)
+        return [article_from_row(row, outlet.name) for row in sorted(inserted, key=lambda row: row["id"])]
+
+    async def _insert_articles(
+        self, outlet: Outlet, entries: Sequence[tuple[str, str | None, FeedItem]], now: datetime
+    ) -> list[RowMapping]:
         rows = [
             {
                 "outlet_id": outlet.id,
@@ -130,11 +178,8 @@ class SqlPollTransaction:
                 "published_at": item.published,
                 "first_seen_at": now,
             }
-            for key, link, item in unique_items(items)
+            for key, link, item in entries
         ]
-        if not rows:
-            return []
-        # Idempotency lives in the database: a row that hits any unique key was seen before.
         statement = insert_ignoring_conflicts(self._engine, articles).returning(*articles.c)
         inserted: list[RowMapping] = []
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
@@ -142,22 +187,26 @@ class SqlPollTransaction:
                 statement.values(rows[start : start + ROWS_PER_STATEMENT])
             )
             inserted += result.mappings().all()
-        await self._record_revisions(outlet, items, {row["guid"] for row in inserted}, now)
-        return [article_from_row(row, outlet.name) for row in sorted(inserted, key=lambda row: row["id"])]
+        return inserted
 
-    async def _record_revisions(
-        self, outlet: Outlet, items: Sequence[FeedItem], inserted: set[str], now: datetime
-    ) -> None:
-        """Record a changed title or lead of an article this outlet showed before, as a revision."""
-        known = [(key, link, item) for key, link, item in unique_items(items) if key not in inserted]
-        revisions = []
+    async def _settle_known(
+        self, outlet: Outlet, known: Sequence[tuple[str, str | None, FeedItem]], now: datetime
+    ) -> list[tuple[str, str | None, FeedItem]]:
+        """Record changed text of this outlet's known articles as revisions; return reused-GUID entries."""
+        revisions: list[dict[str, object]] = []
+        reused: list[tuple[str, str | None, FeedItem]] = []
         for start in range(0, len(known), ROWS_PER_STATEMENT):
             chunk = known[start : start + ROWS_PER_STATEMENT]
             by_guid, by_link = await self._known_articles(outlet, chunk)
             for key, link, item in chunk:
-                found = by_guid.get(key) or (by_link.get(link) if link is not None else None)
+                found = by_link.get(link) if link is not None else None
                 if found is None:
-                    continue  # the link belongs to another outlet's article: not this outlet's revision
+                    found = by_guid.get(key)
+                    if found is None:
+                        continue  # the link belongs to another outlet's article: not this outlet's revision
+                    if link is not None and is_reused_guid(item, link, found):
+                        reused.append((reused_guid_key(key, link), link, item))
+                        continue
                 fingerprint = content_fingerprint(item.title, item.summary)
                 was = found["fingerprint"] or content_fingerprint(found["title"], found["summary"])
                 if fingerprint != was:
@@ -175,6 +224,7 @@ class SqlPollTransaction:
             await self._connection.execute(
                 insert_ignoring_conflicts(self._engine, article_revisions).values(revisions)
             )
+        return reused
 
     async def _known_articles(
         self, outlet: Outlet, chunk: Sequence[tuple[str, str | None, FeedItem]]
@@ -188,6 +238,7 @@ class SqlPollTransaction:
                 articles.c.title,
                 articles.c.summary,
                 article_stories.c.fingerprint,
+                article_stories.c.signature,
             )
             .outerjoin(article_stories, article_stories.c.article_id == articles.c.id)
             .where(
@@ -340,7 +391,8 @@ class SqlPollTransaction:
             statement = select(article_stories.c.article_id, article_stories.c.story_id).where(
                 article_stories.c.article_id.in_([a.id for a in unknown])
             )
-            story_ids.update({a: story for a, story in await self._connection.execute(statement)})
+            for article_id, story_id in await self._connection.execute(statement):
+                story_ids[article_id] = story_id
         for article in unknown:
             if article.id not in story_ids:
                 story_ids[article.id] = await self.join_story(article, None, None, (), now)

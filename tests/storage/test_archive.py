@@ -70,13 +70,24 @@ async def test_articles_are_archived_once_by_any_identity(engine: AsyncEngine) -
     archive = SqlArchive(engine)
     first, second = await new_outlet(archive, "First"), await new_outlet(archive, "Second")
 
-    new = await archive_items(archive, first, [item(1), item(2), item(1), item(3, guid="guid-2")])
-    assert len(new) == 2  # a GUID repeated inside one document is one article
+    new = await archive_items(archive, first, [item(1), item(2), item(1), item(2, guid="other-guid")])
+    assert len(new) == 2  # an entry repeated inside one document (same GUID or same link) is one article
 
     again = [item(1), item(2, guid="churned-guid"), item(4, url="https://example.org/news/1")]
     assert await archive_items(archive, first, again) == []  # same GUID, same link, same canonical URL
     assert await archive_items(archive, second, [item(1, guid="syndicated")]) == []  # link seen elsewhere
     assert len(await archive_items(archive, second, [item(9)])) == 1
+    assert await archive.count_articles() == 3
+
+
+async def test_a_guid_reused_for_another_article_does_not_hide_it(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive)
+    assert len(await archive_items(archive, outlet, [item(1, guid="same"), item(2, guid="same")])) == 2
+    assert len(await archive_items(archive, outlet, [item(3, guid="same")])) == 1  # in a later poll too
+    assert await archive_items(archive, outlet, [item(2, guid="same"), item(3, guid="same")]) == []
+    moved = FeedItem("CSTO story 1", url="https://example.org/news/1-csto-story", guid="same", summary="lead")
+    assert await archive_items(archive, outlet, [moved]) == []  # same text under a new link: one article
     assert await archive.count_articles() == 3
 
 

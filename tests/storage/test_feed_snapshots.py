@@ -163,6 +163,14 @@ class FeedSnapshots(RuleBasedStateMachine):
         self.entries[n] = replace(self.entries[n], guid=f"guid-{n}-churned-{self.churns}", link=link)
         self.poll()
 
+    @precondition(lambda self: len(self.entries) > 1)
+    @rule(data=st.data())
+    def reuse_guid(self, data: st.DataObject) -> None:
+        """A broken feed gives one article the GUID of another (with its own link and text)."""
+        n, m = data.draw(st.permutations(sorted(self.entries)))[:2]
+        self.entries[m] = replace(self.entries[m], guid=self.entries[n].guid)
+        self.poll()
+
     @precondition(lambda self: self.entries)
     @rule(data=st.data(), link=st.integers(min_value=0, max_value=len(LINK_VARIANTS) - 1))
     def vary_link(self, data: st.DataObject, link: int) -> None:
