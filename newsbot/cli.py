@@ -74,6 +74,7 @@ async def poll_command(args: argparse.Namespace, settings: Settings) -> int:
             now,
             lambda: 0.5,
             on_done=progress.advance,
+            stories=app.settings.stories.policy,
         )
         progress.close()
         for report in reports:

@@ -27,7 +27,15 @@ SHUTDOWN_GRACE = timedelta(seconds=30)
 async def poll_due_outlets(app: App, now: datetime) -> list[PollReport]:
     """Poll every outlet whose next poll time has come."""
     outlets = await app.archive.due_outlets(now)
-    return await poll_outlets(outlets, app.watcher, app.archive, app.watchlist, now, random.random)
+    return await poll_outlets(
+        outlets,
+        app.watcher,
+        app.archive,
+        app.watchlist,
+        now,
+        random.random,
+        stories=app.settings.stories.policy,
+    )
 
 
 async def deliver_all_due(app: App) -> int:

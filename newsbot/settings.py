@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.models import OutletKind, OutletSpec, Topic
+from core.stories import STORY_WINDOW, StoryPolicy
 from newsbot import __version__
 from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
 
@@ -81,11 +82,21 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StoriesSettings:
+    window: timedelta = STORY_WINDOW  # near-duplicates join a story first seen at most this long ago
+
+    @property
+    def policy(self) -> StoryPolicy:
+        return StoryPolicy(window=self.window)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     storage: StorageSettings = StorageSettings()
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
+    stories: StoriesSettings = StoriesSettings()
     outlets: tuple[OutletSpec, ...] = DEFAULT_OUTLETS
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
 
@@ -206,6 +217,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "timeout": parse_duration,
         "user_agent": parse_str,
     },
+    "stories": {"window": parse_duration},
 }
 SECRETS: dict[str, dict[str, str]] = {
     "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN"},
@@ -220,6 +232,7 @@ SECTION_TYPES: dict[str, type[Any]] = {
     "telegram": TelegramSettings,
     "slack": SlackSettings,
     "fetch": FetchSettings,
+    "stories": StoriesSettings,
 }
 OUTLET_KEYS = {"name", "url", "kind", "interval"}
 TOPIC_KEYS = {"name", "query", "aliases"}
@@ -238,6 +251,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         telegram=sections["telegram"],
         slack=sections["slack"],
         fetch=sections["fetch"],
+        stories=sections["stories"],
         outlets=parse_outlets(document["outlets"]) if "outlets" in document else DEFAULT_OUTLETS,
         topics=parse_topics(document["topics"]) if "topics" in document else DEFAULT_TOPICS,
     )
