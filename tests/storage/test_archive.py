@@ -6,6 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import (
@@ -22,8 +26,10 @@ from core.models import (
 )
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
+from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
+from storage.tables import metadata, outbox
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CSTO_MATCH = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO summit", ((0, 4),)))
@@ -209,3 +215,42 @@ async def test_oversized_identities_still_archive_once(engine: AsyncEngine) -> N
     huge = FeedItem(title="Long", url="https://example.org/" + "д" * 3000, guid="g" * 5000, language="x" * 99)
     assert len(await archive_items(archive, outlet, [huge])) == 1
     assert await archive_items(archive, outlet, [huge]) == []
+
+
+async def test_upgrading_an_archive_makes_each_old_article_its_own_story(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0001")
+        async with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO outlets (id, name, url, kind, interval_seconds, enabled, consecutive_failures,"
+                " is_baselined, created_at) VALUES (1, 'Old', 'https://old.example/feed', 'feed', 300, true, 0,"
+                " true, '2026-01-01 00:00:00')",
+                "INSERT INTO articles (id, outlet_id, guid, canonical_url, title, summary, first_seen_at)"
+                " VALUES (5, 1, 'g5', 'https://old.example/5', 'CSTO story 5', '', '2026-01-01 00:00:00')",
+                "INSERT INTO destinations (id, platform, address, title, enabled, created_at)"
+                " VALUES (1, 'telegram', '-100123', 'desk', true, '2026-01-01 00:00:00')",
+                "INSERT INTO outbox (article_id, destination_id, state, attempts, next_attempt_at, created_at)"
+                " VALUES (5, 1, 'sent', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            ):
+                await connection.execute(text(statement))
+        await upgrade(engine)
+
+        async with engine.connect() as connection:
+            assert (await connection.execute(select(outbox.c.story_id))).scalars().all() == [5]
+        archive = SqlArchive(engine)
+        (old,) = await archive.list_outlets()
+        async with archive.poll_transaction() as tx:
+            (article,) = await tx.add_unseen_articles(old, [item(6)], NOW)
+            assert await tx.join_story(article, None, None, (), NOW) == 6  # ids continue after the old ones
+            assert await tx.add_unseen_articles(old, [item(5, url="https://old.example/5")], NOW) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migrated_schema_is_the_one_the_tables_describe(engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []

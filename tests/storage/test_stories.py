@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core import stories
 from core.delivery import deliver_due
 from core.models import Destination, FeedItem, Modified, Outlet, OutletSpec, Platform, Topic
 from core.polling import poll_outlet
 from core.ports import Channel
+from core.stories import StoryCandidate
 from core.watchlist import compile_watchlist
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
@@ -193,3 +195,41 @@ async def test_a_revised_title_is_a_revision_not_an_article_or_an_alert(engine: 
             await connection.execute(select(func.count()).select_from(article_revisions))
         ).scalar_one()
     assert revisions == 1  # the revised text, recorded once however often it is seen
+
+
+async def test_story_candidates_come_from_band_keys_within_the_window(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    outlet = await archive.add_outlet(OutletSpec("Reuters", "https://reuters.example/feed"), NOW)
+    assert outlet is not None
+    signature = stories.signature_of(TITLE, LEAD)
+    assert signature is not None
+    keys = stories.band_keys(signature)
+    async with archive.poll_transaction() as tx:
+        (article,) = await tx.add_unseen_articles(outlet, feed_of("Reuters", (TITLE, LEAD)).items, NOW)
+        story_id = await tx.join_story(article, None, signature, keys, NOW)
+    async with archive.poll_transaction() as tx:
+        assert await tx.story_candidates(keys[:1], NOW) == [StoryCandidate(article.id, story_id, signature)]
+        assert await tx.story_candidates(keys, NOW + timedelta(seconds=1)) == []  # older than the window
+        assert await tx.story_candidates(["00nothing"], NOW) == []
+    assert await archive.forget_story_bands(NOW + timedelta(seconds=1)) == stories.BANDS
+    async with archive.poll_transaction() as tx:
+        assert await tx.story_candidates(keys, NOW) == []
+
+
+async def test_edits_are_claimed_under_a_lease_and_a_stale_finish_clears_nothing(engine: AsyncEngine) -> None:
+    room = await Newsroom(engine).open()
+    await room.publish("Reuters", SYNDICATED["Reuters"][0])
+    await room.deliver()
+    await room.publish("Kazinform", SYNDICATED["Kazinform"][0])
+    lease = timedelta(minutes=2)
+
+    (claimed,) = await room.outbox.claim_edits(room.now, [Platform.TELEGRAM], 10, lease)
+    assert (claimed.destination.platform, claimed.also_in) == (Platform.TELEGRAM, ("Kazinform",))
+    assert claimed.ref == f"-100777/{claimed.id}"  # what the channel answered when it sent the alert
+    assert await room.outbox.claim_edits(room.now, [Platform.TELEGRAM], 10, lease) == []
+    (again,) = await room.outbox.claim_edits(room.now + lease, [Platform.TELEGRAM], 10, lease)
+    await room.outbox.finish_edit(again.id, room.now + lease, None)  # the first editor, too late
+    assert await room.outbox.claim_edits(room.now + 2 * lease, [Platform.TELEGRAM], 10, lease) != []
+    await room.outbox.reschedule_edit(again.id, room.now + 3 * lease, "429 Too Many Requests")
+    await room.outbox.finish_edit(again.id, room.now + 3 * lease, None)
+    assert await room.outbox.claim_edits(room.now + 9 * lease, [Platform.TELEGRAM], 10, lease) == []
