@@ -65,7 +65,10 @@ def variants(item: Text, rng: random.Random, vocabulary: Sequence[str]) -> dict[
         "dateline": (title, f"ALMATY, May 1 (Reuters) - {lead} (Reporting by Olzhas Auyezov)"),
         "light edits": light,
         "shorter lead": short,
-        "all together": (light[0], "By Aigerim Nurlanova. " + " ".join(light[1].split()[: len(short[1].split())])),
+        "all together": (
+            light[0],
+            "By Aigerim Nurlanova. " + " ".join(light[1].split()[: len(short[1].split())]),
+        ),
     }
 
 
@@ -103,18 +106,24 @@ def main() -> None:
         feed = rng.choice(feeds)
         first, second = rng.sample(feed, 2)
         negatives.append((first, second))
-    print(f"{len(articles)} articles in {len(feeds)} feeds; {len(sample)} sampled; {len(negatives)} same-feed pairs")
+    print(
+        f"{len(articles)} articles in {len(feeds)} feeds; {len(sample)} sampled; {len(negatives)} same-feed pairs"
+    )
     kinds = list(positives)
     print("shingle perms thresh | " + " | ".join(f"{k:>12}" for k in kinds) + " | false joins")
     for shingle_words in (1, 2, 3):
         for num_perm in (64, 128):
             for threshold in (0.4, 0.5, 0.6):
 
-                def test(a: Text, b: Text, s: int = shingle_words, n: int = num_perm, t: float = threshold) -> bool:
+                def test(
+                    a: Text, b: Text, s: int = shingle_words, n: int = num_perm, t: float = threshold
+                ) -> bool:
                     return joins(a, b, s, n, t)
 
                 cells = " | ".join(f"{rate(positives[k], test):12.1%}" for k in kinds)
-                print(f"{shingle_words:7d} {num_perm:5d} {threshold:6.1f} | {cells} | {rate(negatives, test):11.2%}")
+                print(
+                    f"{shingle_words:7d} {num_perm:5d} {threshold:6.1f} | {cells} | {rate(negatives, test):11.2%}"
+                )
 
 
 if __name__ == "__main__":

@@ -67,9 +67,7 @@ from core.models import FeedItem
         pytest.param("https://news.example/amplifier", "https://news.example/amplifier", id="amp-word-kept"),
         pytest.param("https://news.example/a?amp", "https://news.example/a", id="amp-flag"),
         pytest.param("https://news.example/a?amp=1&id=2", "https://news.example/a?id=2", id="amp-param"),
-        pytest.param(
-            "https://news.example/a?outputType=amp", "https://news.example/a", id="output-type-amp"
-        ),
+        pytest.param("https://news.example/a?outputType=amp", "https://news.example/a", id="output-type-amp"),
         pytest.param(
             "https://news.example/a?outputType=print",
             "https://news.example/a?outputType=print",
