@@ -19,7 +19,7 @@ from core.models import (
 )
 from core.ports import Archive, PollTransaction, Watcher
 from core.scheduling import state_after_poll
-from core.stories import DEFAULT_STORY_POLICY, StoryPolicy, band_keys, closest_story, signature_of
+from core.stories import DEFAULT_STORY_POLICY, StoryPolicy, assign_stories, band_keys, signature_of
 from core.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
@@ -60,24 +60,17 @@ def match_articles(articles: Sequence[Article], watchlist: Watchlist) -> tuple[A
     return tuple(entry for entry in found if entry.matches)
 
 
-async def assign_stories(
+async def cluster_articles(
     tx: PollTransaction, articles: Sequence[Article], policy: StoryPolicy, now: datetime
 ) -> list[Article]:
-    """Put each new article in the story of its closest recent near-duplicate, or in a new story.
-
-    One at a time, so that two copies of one story in the same feed find each other.
-    """
-    clustered = []
-    for article in articles:
-        signature = signature_of(article.title, article.summary)
-        keys = band_keys(signature) if signature is not None else ()
-        story_id = None
-        if signature is not None:
-            candidates = await tx.story_candidates(keys, now - policy.window)
-            story_id = closest_story(signature, candidates, policy.threshold)
-        story_id = await tx.join_story(article, story_id, signature, keys, now)
-        clustered.append(replace(article, story_id=story_id))
-    return clustered
+    """Put new articles in the stories of their recent near-duplicates, or in stories of their own."""
+    signatures = [signature_of(article.title, article.summary) for article in articles]
+    keys = [key for signature in signatures if signature is not None for key in band_keys(signature)]
+    # One lookup for the whole batch: a candidate of one article is compared with all of them.
+    candidates = await tx.story_candidates(keys, now - policy.window) if keys else []
+    assignments = assign_stories(list(zip(articles, signatures, strict=True)), candidates, policy.threshold)
+    await tx.join_stories(assignments, now)
+    return [replace(a.article, story_id=a.story_id) for a in assignments]
 
 
 async def poll_outlet(
@@ -98,7 +91,7 @@ async def poll_outlet(
     async with archive.poll_transaction() as tx:
         if isinstance(outcome, Modified):
             new_articles = await tx.add_unseen_articles(outlet, outcome.items, now)
-            new_articles = await assign_stories(tx, new_articles, stories, now)
+            new_articles = await cluster_articles(tx, new_articles, stories, now)
             matched = match_articles(new_articles, watchlist)
             # An outlet's first read is a baseline: archived and matched, but nobody is alerted.
             queued = await tx.add_matches(matched, alert=outlet.state.is_baselined, now=now)

@@ -19,7 +19,7 @@ from core.models import (
     Platform,
     SendOutcome,
 )
-from core.stories import Signature, StoryCandidate
+from core.stories import StoryAssignment, StoryCandidate
 
 
 class Watcher(Protocol):
@@ -60,17 +60,10 @@ class PollTransaction(Protocol):
         """Articles archived since `since` that share a band key, with their stories and signatures."""
         ...
 
-    async def join_story(
-        self,
-        article: Article,
-        story_id: int | None,
-        signature: Signature | None,
-        band_keys: Sequence[str],
-        now: datetime,
-    ) -> int:
-        """Put a new article in a story (a new one when None) and return its id.
+    async def join_stories(self, assignments: Sequence[StoryAssignment], now: datetime) -> None:
+        """Record each new article's story (creating the stories new articles found) and band keys.
 
-        When the article brings an outlet the story did not have, the story's alerts that were
+        When an article brings an outlet its story did not have, the story's alerts that were
         already sent are marked for an edit, so they come to show it under "also in".
         """
         ...

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import Table, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,7 +23,14 @@ from core.models import (
     OutletState,
     Validators,
 )
-from core.stories import SIMILARITY_THRESHOLD, Signature, StoryCandidate, signature_of, similarity
+from core.stories import (
+    SIMILARITY_THRESHOLD,
+    Signature,
+    StoryAssignment,
+    StoryCandidate,
+    signature_of,
+    similarity,
+)
 from storage.database import insert_ignoring_conflicts
 from storage.tables import (
     article_revisions,
@@ -41,6 +48,7 @@ from storage.tables import (
 
 # SQLite allows 32,766 bound parameters per statement; a few hundred rows stay well inside it.
 ROWS_PER_STATEMENT = 500
+KEYS_PER_STATEMENT = 5000
 MAX_KEY_BYTES = 1024
 MAX_URL_CHARACTERS = 2048
 
@@ -250,69 +258,62 @@ class SqlPollTransaction:
         return {row["guid"]: row for row in rows}, {row["canonical_url"]: row for row in rows}
 
     async def story_candidates(self, band_keys: Sequence[str], since: datetime) -> list[StoryCandidate]:
-        if not band_keys:
-            return []
+        found: dict[int, StoryCandidate] = {}
+        for start in range(0, len(band_keys), KEYS_PER_STATEMENT):
+            recent = select(story_bands.c.article_id).where(
+                story_bands.c.band_key.in_(band_keys[start : start + KEYS_PER_STATEMENT]),
+                story_bands.c.created_at >= since,
+            )
+            statement = select(
+                article_stories.c.article_id, article_stories.c.story_id, article_stories.c.signature
+            ).where(article_stories.c.article_id.in_(recent), article_stories.c.signature.is_not(None))
+            for article_id, story_id, packed in await self._connection.execute(statement):
+                found[article_id] = StoryCandidate(article_id, story_id, unpack_signature(packed))
+        return [found[article_id] for article_id in sorted(found)]
+
+    async def join_stories(self, assignments: Sequence[StoryAssignment], now: datetime) -> None:
+        if not assignments:
+            return
+        founded = [{"id": a.story_id, "created_at": now} for a in assignments if a.founds_story]
+        await self._insert_all(stories, founded)
+        # Judged against the stories as they were, before this batch's articles join them.
+        await self._ask_for_edits([a for a in assignments if not a.founds_story], now)
+        members = [
+            {
+                "article_id": a.article.id,
+                "story_id": a.story_id,
+                "fingerprint": content_fingerprint(a.article.title, a.article.summary),
+                "signature": pack_signature(a.signature) if a.signature is not None else None,
+                "created_at": now,
+            }
+            for a in assignments
+        ]
+        await self._insert_all(article_stories, members)
+        bands = [
+            {"band_key": key, "article_id": a.article.id, "story_id": a.story_id, "created_at": now}
+            for a in assignments
+            for key in a.band_keys
+        ]
+        await self._insert_all(story_bands, bands)
+
+    async def _insert_all(self, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+        if rows:
+            # executemany: SQLAlchemy batches the rows into a few statements it compiles once.
+            await self._connection.execute(insert(table), list(rows))
+
+    async def _ask_for_edits(self, joined: Sequence[StoryAssignment], now: datetime) -> None:
+        """Mark sent (or in-flight) alerts of stories that gained an outlet for an edit that shows it."""
+        if not joined:
+            return
         statement = (
-            select(article_stories.c.article_id, article_stories.c.story_id, article_stories.c.signature)
-            .where(
-                article_stories.c.article_id.in_(
-                    select(story_bands.c.article_id).where(
-                        story_bands.c.band_key.in_(list(band_keys)), story_bands.c.created_at >= since
-                    )
-                ),
-                article_stories.c.signature.is_not(None),
-            )
-            .order_by(article_stories.c.article_id)
+            select(article_stories.c.story_id, articles.c.outlet_id)
+            .join(articles, articles.c.id == article_stories.c.article_id)
+            .where(article_stories.c.story_id.in_({a.story_id for a in joined}))
         )
-        rows = await self._connection.execute(statement)
-        return [StoryCandidate(a, story, unpack_signature(packed)) for a, story, packed in rows]
-
-    async def join_story(
-        self,
-        article: Article,
-        story_id: int | None,
-        signature: Signature | None,
-        band_keys: Sequence[str],
-        now: datetime,
-    ) -> int:
-        if story_id is None:
-            created = await self._connection.execute(
-                insert(stories).values(created_at=now).returning(stories.c.id)
-            )
-            story_id = int(created.scalar_one())
-        elif not await self._story_has_outlet(story_id, article.outlet_id):
-            await self._ask_for_edits(story_id, now)
-        await self._connection.execute(
-            insert(article_stories).values(
-                article_id=article.id,
-                story_id=story_id,
-                fingerprint=content_fingerprint(article.title, article.summary),
-                signature=pack_signature(signature) if signature is not None else None,
-                created_at=now,
-            )
-        )
-        if band_keys:
-            await self._connection.execute(
-                insert(story_bands).values(
-                    [
-                        {"band_key": key, "article_id": article.id, "story_id": story_id, "created_at": now}
-                        for key in band_keys
-                    ]
-                )
-            )
-        return story_id
-
-    async def _story_has_outlet(self, story_id: int, outlet_id: int) -> bool:
-        statement = (
-            select(articles.c.id)
-            .join(article_stories, article_stories.c.article_id == articles.c.id)
-            .where(article_stories.c.story_id == story_id, articles.c.outlet_id == outlet_id)
-            .limit(1)
-        )
-        return (await self._connection.execute(statement)).first() is not None
-
-    async def _ask_for_edits(self, story_id: int, now: datetime) -> None:
-        """Mark the story's sent (or in-flight) alerts for an edit that shows the new outlet."""
+        known = {(story_id, outlet_id) for story_id, outlet_id in await self._connection.execute(statement)}
+        gained = {a.story_id for a in joined if (a.story_id, a.article.outlet_id) not in known}
+        if not gained:
+            return
         # A later time is an edit's retry delay or lease: the edit it stands for will show this outlet too.
         due = case(
             (or_(outbox.c.edit_due_at.is_(None), outbox.c.edit_due_at <= now), now),
@@ -320,7 +321,7 @@ class SqlPollTransaction:
         )
         await self._connection.execute(
             update(outbox)
-            .where(outbox.c.story_id == story_id, outbox.c.state.in_(["sent", "sending"]))
+            .where(outbox.c.story_id.in_(gained), outbox.c.state.in_(["sent", "sending"]))
             .values(edit_due_at=due)
         )
 
@@ -393,9 +394,9 @@ class SqlPollTransaction:
             )
             for article_id, story_id in await self._connection.execute(statement):
                 story_ids[article_id] = story_id
-        for article in unknown:
-            if article.id not in story_ids:
-                story_ids[article.id] = await self.join_story(article, None, None, (), now)
+        alone = [StoryAssignment(article, article.id) for article in unknown if article.id not in story_ids]
+        await self.join_stories(alone, now)
+        story_ids.update((a.article.id, a.story_id) for a in alone)
         return story_ids
 
     async def _topic_ids(self) -> dict[str, int]:

@@ -91,6 +91,8 @@ articles = Table(
     UniqueConstraint("outlet_id", "guid"),
 )
 
+# A story's id is the id of the article that founded it, so a batch creates its stories without
+# asking the database for ids.
 stories = Table(
     "stories",
     metadata,

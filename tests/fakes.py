@@ -25,7 +25,7 @@ from core.models import (
     Sent,
     TopicMatch,
 )
-from core.stories import Signature, StoryCandidate
+from core.stories import Signature, StoryAssignment, StoryCandidate
 
 WatcherStep = FetchOutcome | Exception
 ChannelStep = SendOutcome | Exception
@@ -221,7 +221,6 @@ class _Tables:
     stories: dict[int, int] = field(default_factory=dict)  # article -> story
     signatures: dict[int, Signature] = field(default_factory=dict)  # article -> signature
     bands: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)  # key -> (article, when)
-    next_story_id: int = 1
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -234,7 +233,6 @@ class _Tables:
             dict(self.stories),
             dict(self.signatures),
             {key: list(rows) for key, rows in self.bands.items()},
-            self.next_story_id,
         )
 
 
@@ -287,24 +285,15 @@ class InMemoryPollTransaction:
             for article_id in sorted(found)
         ]
 
-    async def join_story(
-        self,
-        article: Article,
-        story_id: int | None,
-        signature: Signature | None,
-        band_keys: Sequence[str],
-        now: datetime,
-    ) -> int:
-        if story_id is None:
-            story_id = self.tables.next_story_id
-            self.tables.next_story_id += 1
-        self.tables.stories[article.id] = story_id
-        if signature is not None:
-            self.tables.signatures[article.id] = signature
-        for key in band_keys:
-            self.tables.bands.setdefault(key, []).append((article.id, now))
-        self.joined.append((story_id, article.outlet_name, now))
-        return story_id
+    async def join_stories(self, assignments: Sequence[StoryAssignment], now: datetime) -> None:
+        for assignment in assignments:
+            article_id = assignment.article.id
+            self.tables.stories[article_id] = assignment.story_id
+            if assignment.signature is not None:
+                self.tables.signatures[article_id] = assignment.signature
+            for key in assignment.band_keys:
+                self.tables.bands.setdefault(key, []).append((article_id, now))
+            self.joined.append((assignment.story_id, assignment.article.outlet_name, now))
 
     async def add_matches(self, found: Sequence[ArticleMatches], *, alert: bool, now: datetime) -> int:
         for entry in found:

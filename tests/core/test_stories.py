@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from core.models import Article
 from core.stories import (
     BANDS,
     NUM_PERM,
     SIMILARITY_THRESHOLD,
+    StoryAssignment,
     StoryCandidate,
+    assign_stories,
     band_keys,
     closest_story,
     shingles,
@@ -136,3 +141,29 @@ def test_similarity_of_mismatched_signatures_is_zero() -> None:
 )
 def test_closest_story(candidates: list[StoryCandidate], expected: int | None) -> None:
     assert closest_story((1, 2, 3, 4), candidates, threshold=0.5) == expected
+
+
+def article(article_id: int, title: str, lead: str = "") -> Article:
+    return Article(article_id, 1, "Outlet", title, None, lead, None, datetime(2026, 5, 1, tzinfo=UTC))
+
+
+def test_assign_stories_joins_candidates_and_earlier_articles_of_the_batch() -> None:
+    old = StoryCandidate(3, 2, signature(TITLE, LEAD))
+    copy = article(10, TITLE, f"By Aigerim Seitkali. {LEAD}")
+    other = article(11, "Rail timetable changes for the winter season in Kazakhstan", "Trains run later.")
+    other_copy = article(
+        12, "Rail timetable changes for the winter season in Kazakhstan", "Trains run later!"
+    )
+    short = article(13, "Breaking")
+    signed = [(a, signature_of(a.title, a.summary)) for a in (copy, other, other_copy, short)]
+
+    assigned = assign_stories(signed, [old])
+
+    assert [(a.article.id, a.story_id, a.founds_story) for a in assigned] == [
+        (10, 2, False),  # joins the archived story
+        (11, 11, True),  # founds a story of its own, named after itself
+        (12, 11, False),  # joins the story founded earlier in the same batch
+        (13, 13, True),  # too short to compare: always its own story
+    ]
+    assert assigned[0].band_keys == band_keys(signature(copy.title, copy.summary))
+    assert assigned[3] == StoryAssignment(short, 13)

@@ -29,7 +29,7 @@ from storage.catalog import SqlCatalog
 from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
-from storage.tables import metadata, outbox
+from storage.tables import article_stories, metadata, outbox
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CSTO_MATCH = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO summit", ((0, 4),)))
@@ -223,27 +223,32 @@ async def test_upgrading_an_archive_makes_each_old_article_its_own_story(databas
         await upgrade(engine, "0001")
         async with engine.begin() as connection:
             for statement in (
-                "INSERT INTO outlets (id, name, url, kind, interval_seconds, enabled, consecutive_failures,"
-                " is_baselined, created_at) VALUES (1, 'Old', 'https://old.example/feed', 'feed', 300, true, 0,"
+                "INSERT INTO outlets (name, url, kind, interval_seconds, enabled, consecutive_failures,"
+                " is_baselined, created_at) VALUES ('Old', 'https://old.example/feed', 'feed', 300, true, 0,"
                 " true, '2026-01-01 00:00:00')",
-                "INSERT INTO articles (id, outlet_id, guid, canonical_url, title, summary, first_seen_at)"
-                " VALUES (5, 1, 'g5', 'https://old.example/5', 'CSTO story 5', '', '2026-01-01 00:00:00')",
-                "INSERT INTO destinations (id, platform, address, title, enabled, created_at)"
-                " VALUES (1, 'telegram', '-100123', 'desk', true, '2026-01-01 00:00:00')",
+                "INSERT INTO articles (outlet_id, guid, canonical_url, title, summary, first_seen_at)"
+                " SELECT id, 'g5', 'https://old.example/5', 'CSTO story 5', '', '2026-01-01 00:00:00' FROM outlets",
+                "INSERT INTO destinations (platform, address, title, enabled, created_at)"
+                " VALUES ('telegram', '-100123', 'desk', true, '2026-01-01 00:00:00')",
                 "INSERT INTO outbox (article_id, destination_id, state, attempts, next_attempt_at, created_at)"
-                " VALUES (5, 1, 'sent', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                " SELECT articles.id, destinations.id, 'sent', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00'"
+                " FROM articles, destinations",
             ):
                 await connection.execute(text(statement))
+            old_id = (await connection.execute(text("SELECT id FROM articles"))).scalar_one()
         await upgrade(engine)
 
         async with engine.connect() as connection:
-            assert (await connection.execute(select(outbox.c.story_id))).scalars().all() == [5]
+            assert (await connection.execute(select(outbox.c.story_id))).scalars().all() == [old_id]
         archive = SqlArchive(engine)
         (old,) = await archive.list_outlets()
         async with archive.poll_transaction() as tx:
             (article,) = await tx.add_unseen_articles(old, [item(6)], NOW)
-            assert await tx.join_story(article, None, None, (), NOW) == 6  # ids continue after the old ones
+            assert await tx.add_matches([ArticleMatches(article, (CSTO_MATCH,))], alert=True, now=NOW) == 0
             assert await tx.add_unseen_articles(old, [item(5, url="https://old.example/5")], NOW) == []
+        async with engine.connect() as connection:
+            stories = (await connection.execute(select(article_stories.c.story_id))).scalars().all()
+        assert sorted(stories) == [old_id, article.id]
     finally:
         await engine.dispose()
 

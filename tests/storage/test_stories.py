@@ -13,7 +13,7 @@ from core.delivery import deliver_due
 from core.models import Destination, FeedItem, Modified, Outlet, OutletSpec, Platform, Topic
 from core.polling import poll_outlet
 from core.ports import Channel
-from core.stories import StoryCandidate
+from core.stories import StoryAssignment, StoryCandidate
 from core.watchlist import compile_watchlist
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
@@ -206,9 +206,9 @@ async def test_story_candidates_come_from_band_keys_within_the_window(engine: As
     keys = stories.band_keys(signature)
     async with archive.poll_transaction() as tx:
         (article,) = await tx.add_unseen_articles(outlet, feed_of("Reuters", (TITLE, LEAD)).items, NOW)
-        story_id = await tx.join_story(article, None, signature, keys, NOW)
+        await tx.join_stories([StoryAssignment(article, article.id, signature, keys)], NOW)
     async with archive.poll_transaction() as tx:
-        assert await tx.story_candidates(keys[:1], NOW) == [StoryCandidate(article.id, story_id, signature)]
+        assert await tx.story_candidates(keys[:1], NOW) == [StoryCandidate(article.id, article.id, signature)]
         assert await tx.story_candidates(keys, NOW + timedelta(seconds=1)) == []  # older than the window
         assert await tx.story_candidates(["00nothing"], NOW) == []
     assert await archive.forget_story_bands(NOW + timedelta(seconds=1)) == stories.BANDS
