@@ -104,7 +104,10 @@ class Runtime:
         await self._tracked(deliver_all_due(self._app))
 
     async def _poll_once(self) -> None:
-        reports = await poll_due_outlets(self._app, utc_now())
+        now = utc_now()
+        reports = await poll_due_outlets(self._app, now)
+        # Band keys older than the story window can no longer join anything.
+        await self._app.archive.forget_story_bands(now - self._app.settings.stories.window)
         for report in reports:
             if report.error:
                 log.warning("outlet failed: %s: %s", report.outlet.name, report.error)
