@@ -1,4 +1,9 @@
-"""Use case: deliver due alerts from the outbox through channels, applying the retry policy."""
+"""Use case: deliver due alerts from the outbox through channels, applying the retry policy.
+
+An alert goes out once per story and destination; when a later outlet joins the story, the sent
+message is edited to list it under "also in" where the platform can edit, and left alone where it
+cannot (the console): never a second alert.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.models import Alert, Platform, RetryLater, SendOutcome, Sent, Unreachable
-from core.ports import Channel, Outbox
+from core.ports import Channel, EditableChannel, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +26,7 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     dead: int = 0
+    edited: int = 0
 
     @property
     def claimed(self) -> int:
@@ -42,6 +48,38 @@ async def send_alert(channel: Channel, alert: Alert) -> SendOutcome:
         return RetryLater(error_delay(alert.attempts), f"{type(error).__name__}: {error}")
 
 
+async def edit_alert(channel: EditableChannel, alert: Alert) -> SendOutcome:
+    """Edit a sent alert; an unexpected exception becomes a retry, like a send."""
+    try:
+        return await channel.update(alert.destination, alert.ref, alert)
+    except Exception as error:
+        log.exception("channel raised on edit", extra={"alert_id": alert.id})
+        return RetryLater(error_delay(1), f"{type(error).__name__}: {error}")
+
+
+async def deliver_edits(
+    outbox: Outbox, channels: Mapping[Platform, Channel], now: datetime, limit: int = 100
+) -> int:
+    """Edit sent alerts whose story gained outlets, on the platforms that can edit; returns edits made."""
+    editors = {p: channel for p, channel in channels.items() if isinstance(channel, EditableChannel)}
+    if not editors:
+        return 0
+    alerts = await outbox.claim_edits(now, editors.keys(), limit, CLAIM_LEASE)
+    lease_until = now + CLAIM_LEASE
+    edited = 0
+    for alert in alerts:
+        outcome = await edit_alert(editors[alert.destination.platform], alert)
+        if isinstance(outcome, Sent):
+            await outbox.finish_edit(alert.id, lease_until, None)
+            edited += 1
+        elif isinstance(outcome, RetryLater):
+            await outbox.reschedule_edit(alert.id, now + outcome.after, outcome.reason)
+        elif isinstance(outcome, Unreachable):
+            # The message is gone or no longer editable: the alert itself was delivered, so stop here.
+            await outbox.finish_edit(alert.id, lease_until, outcome.reason)
+    return edited
+
+
 async def deliver_due(
     outbox: Outbox, channels: Mapping[Platform, Channel], now: datetime, limit: int = 100
 ) -> DeliveryReport:
@@ -60,4 +98,5 @@ async def deliver_due(
         elif isinstance(outcome, Unreachable):
             await outbox.mark_dead(alert.id, outcome.reason, now)
             dead += 1
-    return DeliveryReport(sent, retrying, dead)
+    edited = await deliver_edits(outbox, channels, now, limit)
+    return DeliveryReport(sent, retrying, dead, edited)

@@ -117,6 +117,7 @@ class Article:
     published: datetime | None
     first_seen_at: datetime
     language: str | None = None
+    story_id: int | None = None  # the cluster of near-duplicates it joined; None until clustered
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ class Alert:
     matches: tuple[TopicMatch, ...]
     also_in: tuple[str, ...] = ()
     attempts: int = 0
+    ref: str = ""  # the platform's id of the message already sent, when this claim is an edit of it
 
     @property
     def topics(self) -> tuple[str, ...]:

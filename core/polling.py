@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.models import (
@@ -18,8 +18,9 @@ from core.models import (
     Outlet,
     OutletState,
 )
-from core.ports import Archive, Watcher
+from core.ports import Archive, PollTransaction, Watcher
 from core.scheduling import DEFAULT_POLICY, SchedulePolicy, state_after_poll
+from core.stories import DEFAULT_STORY_POLICY, StoryPolicy, assign_stories, band_keys, signature_of
 from core.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,19 @@ def match_articles(articles: Sequence[Article], watchlist: Watchlist) -> tuple[A
     return tuple(entry for entry in found if entry.matches)
 
 
+async def cluster_articles(
+    tx: PollTransaction, articles: Sequence[Article], policy: StoryPolicy, now: datetime
+) -> list[Article]:
+    """Put new articles in the stories of their recent near-duplicates, or in stories of their own."""
+    signatures = [signature_of(article.title, article.summary) for article in articles]
+    keys = [key for signature in signatures if signature is not None for key in band_keys(signature)]
+    # One lookup for the whole batch: a candidate of one article is compared with all of them.
+    candidates = await tx.story_candidates(keys, now - policy.window) if keys else []
+    assignments = assign_stories(list(zip(articles, signatures, strict=True)), candidates, policy.threshold)
+    await tx.join_stories(assignments, now)
+    return [replace(a.article, story_id=a.story_id) for a in assignments]
+
+
 async def poll_outlet(
     outlet: Outlet,
     watcher: Watcher,
@@ -74,8 +88,9 @@ async def poll_outlet(
     now: datetime,
     jitter: float,
     policy: SchedulePolicy = DEFAULT_POLICY,
+    stories: StoryPolicy = DEFAULT_STORY_POLICY,
 ) -> PollReport:
-    """Fetch one outlet, then archive, match and queue alerts in one transaction."""
+    """Fetch one outlet, then archive, cluster, match and queue alerts in one transaction."""
     outcome = await watcher.fetch(outlet)
     new_articles: list[Article] = []
     matched: tuple[ArticleMatches, ...] = ()
@@ -83,6 +98,7 @@ async def poll_outlet(
     async with archive.poll_transaction() as tx:
         if isinstance(outcome, Modified):
             new_articles = await tx.add_unseen_articles(outlet, outcome.items, now)
+            new_articles = await cluster_articles(tx, new_articles, stories, now)
             matched = match_articles(new_articles, watchlist)
             # An outlet's first read is a baseline: archived and matched, but nobody is alerted.
             queued = await tx.add_matches(matched, alert=outlet.state.is_baselined, now=now)
@@ -125,6 +141,7 @@ async def poll_outlets(
     concurrency: int = 16,
     on_done: Callable[[PollReport], None] = lambda _report: None,
     policy: SchedulePolicy = DEFAULT_POLICY,
+    stories: StoryPolicy = DEFAULT_STORY_POLICY,
 ) -> list[PollReport]:
     """Poll many outlets concurrently; one outlet's failure never stops the others."""
     gate = asyncio.Semaphore(concurrency)
@@ -132,7 +149,9 @@ async def poll_outlets(
     async def poll_one(outlet: Outlet) -> PollReport:
         async with gate:
             try:
-                report = await poll_outlet(outlet, watcher, archive, watchlist, now, jitter(), policy)
+                report = await poll_outlet(
+                    outlet, watcher, archive, watchlist, now, jitter(), policy, stories
+                )
             except Exception as error:
                 # A bug or a database hiccup for one outlet must not cost the rest of the cycle.
                 log.exception("outlet poll crashed", extra={"outlet": outlet.name})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.models import (
     Alert,
@@ -19,6 +19,7 @@ from core.models import (
     Platform,
     SendOutcome,
 )
+from core.stories import StoryAssignment, StoryCandidate
 
 
 class Watcher(Protocol):
@@ -33,6 +34,15 @@ class Channel(Protocol):
     async def send(self, destination: Destination, alert: Alert) -> SendOutcome: ...
 
 
+@runtime_checkable
+class EditableChannel(Channel, Protocol):
+    """A channel whose platform can change a sent message (Telegram editMessageText, Slack chat.update)."""
+
+    async def update(self, destination: Destination, ref: str, alert: Alert) -> SendOutcome:
+        """Replace the message `ref` with `alert` rendered anew."""
+        ...
+
+
 class PollTransaction(Protocol):
     """What one poll writes, all in one database transaction."""
 
@@ -44,6 +54,18 @@ class PollTransaction(Protocol):
 
     async def add_matches(self, found: Sequence[ArticleMatches], *, alert: bool, now: datetime) -> int:
         """Record matches; with `alert`, queue an outbox row per subscribed destination. Returns rows queued."""
+        ...
+
+    async def story_candidates(self, band_keys: Sequence[str], since: datetime) -> list[StoryCandidate]:
+        """Articles archived since `since` that share a band key, with their stories and signatures."""
+        ...
+
+    async def join_stories(self, assignments: Sequence[StoryAssignment], now: datetime) -> None:
+        """Record each new article's story (creating the stories new articles found) and band keys.
+
+        When an article brings an outlet its story did not have, the story's alerts that were
+        already sent are marked for an edit, so they come to show it under "also in".
+        """
         ...
 
     async def save_outlet_state(self, outlet_id: int, state: OutletState) -> None: ...
@@ -65,3 +87,15 @@ class Outbox(Protocol):
     async def reschedule(self, alert_id: int, at: datetime, error: str) -> None: ...
 
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None: ...
+
+    async def claim_edits(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        """Sent alerts whose story gained an outlet, each with `ref` set; leased until `now + lease`."""
+        ...
+
+    async def finish_edit(self, alert_id: int, lease_until: datetime, error: str | None) -> None:
+        """Clear the edit claimed with this lease, unless another outlet asked for a new one meanwhile."""
+        ...
+
+    async def reschedule_edit(self, alert_id: int, at: datetime, error: str) -> None: ...

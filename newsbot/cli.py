@@ -95,6 +95,7 @@ async def poll_command(args: argparse.Namespace, settings: Settings) -> int:
             lambda: 0.5,
             on_done=progress.advance,
             policy=settings.schedule,
+            stories=app.settings.stories.policy,
         )
         progress.close()
         for report in reports:

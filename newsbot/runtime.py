@@ -28,7 +28,14 @@ async def poll_due_outlets(app: App, now: datetime) -> list[PollReport]:
     """Poll every outlet whose next poll time has come."""
     outlets = await app.archive.due_outlets(now)
     return await poll_outlets(
-        outlets, app.watcher, app.archive, app.watchlist, now, random.random, policy=app.settings.schedule
+        outlets,
+        app.watcher,
+        app.archive,
+        app.watchlist,
+        now,
+        random.random,
+        policy=app.settings.schedule,
+        stories=app.settings.stories.policy,
     )
 
 
@@ -115,7 +122,10 @@ class Runtime:
         await self._tracked(deliver_all_due(self._app))
 
     async def _poll_once(self) -> None:
-        reports = await poll_due_outlets(self._app, utc_now())
+        now = utc_now()
+        reports = await poll_due_outlets(self._app, now)
+        # Band keys older than the story window can no longer join anything.
+        await self._app.archive.forget_story_bands(now - self._app.settings.stories.window)
         log_poll_problems(reports)
         queued = sum(report.alerts_queued for report in reports)
         if queued:

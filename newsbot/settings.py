@@ -13,6 +13,7 @@ from typing import Any
 
 from core.models import OutletKind, OutletSpec, PageSelectors, Topic
 from core.scheduling import DEFAULT_POLICY, SchedulePolicy
+from core.stories import STORY_WINDOW, StoryPolicy
 from newsbot import __version__
 from newsbot.defaults import DEFAULT_OUTLETS, DEFAULT_TOPICS
 from watchers.page import selector_problem
@@ -87,11 +88,21 @@ class FetchSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class StoriesSettings:
+    window: timedelta = STORY_WINDOW  # near-duplicates join a story first seen at most this long ago
+
+    @property
+    def policy(self) -> StoryPolicy:
+        return StoryPolicy(window=self.window)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     storage: StorageSettings = StorageSettings()
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
+    stories: StoriesSettings = StoriesSettings()
     outlets: tuple[OutletSpec, ...] = DEFAULT_OUTLETS
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
     schedule: SchedulePolicy = DEFAULT_POLICY
@@ -223,6 +234,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "max_backoff": parse_duration,
         "deactivate_after": positive(parse_int),
     },
+    "stories": {"window": parse_duration},
 }
 SECRETS: dict[str, dict[str, str]] = {
     "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN"},
@@ -238,6 +250,7 @@ SECTION_TYPES: dict[str, type[Any]] = {
     "slack": SlackSettings,
     "fetch": FetchSettings,
     "schedule": SchedulePolicy,
+    "stories": StoriesSettings,
 }
 OUTLET_KEYS = {"name", "url", "kind", "interval", "group", "selectors"}
 SELECTOR_KEYS = ("item", "title", "link", "date")
@@ -258,6 +271,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         telegram=sections["telegram"],
         slack=sections["slack"],
         fetch=sections["fetch"],
+        stories=sections["stories"],
         outlets=parse_outlets(document["outlets"]) if "outlets" in document else DEFAULT_OUTLETS,
         topics=parse_topics(document["topics"]) if "topics" in document else DEFAULT_TOPICS,
         schedule=sections["schedule"],

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
+import struct
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, case, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from core.identity import article_key, canonical_url
+from core.identity import article_key, canonical_url, content_fingerprint
 from core.models import (
     Article,
     ArticleMatches,
@@ -23,11 +24,32 @@ from core.models import (
     PageSelectors,
     Validators,
 )
+from core.stories import (
+    SIMILARITY_THRESHOLD,
+    Signature,
+    StoryAssignment,
+    StoryCandidate,
+    signature_of,
+    similarity,
+)
 from storage.database import insert_ignoring_conflicts
-from storage.tables import articles, destinations, matches, outbox, outlets, subscriptions, topics
+from storage.tables import (
+    article_revisions,
+    article_stories,
+    articles,
+    destinations,
+    matches,
+    outbox,
+    outlets,
+    stories,
+    story_bands,
+    subscriptions,
+    topics,
+)
 
 # SQLite allows 32,766 bound parameters per statement; a few hundred rows stay well inside it.
 ROWS_PER_STATEMENT = 500
+KEYS_PER_STATEMENT = 5000
 MAX_KEY_BYTES = 1024
 MAX_URL_CHARACTERS = 2048
 
@@ -104,7 +126,16 @@ def article_from_row(row: RowMapping, outlet_name: str) -> Article:
         published=row["published_at"],
         first_seen_at=row["first_seen_at"],
         language=row["language"],
+        story_id=row.get("story_id"),
     )
+
+
+def pack_signature(signature: Signature) -> bytes:
+    return struct.pack(f"<{len(signature)}I", *signature)
+
+
+def unpack_signature(packed: bytes) -> Signature:
+    return struct.unpack(f"<{len(packed) // 4}I", packed)
 
 
 def bounded_key(key: str) -> str:
@@ -115,17 +146,51 @@ def bounded_key(key: str) -> str:
 
 
 def unique_items(items: Sequence[FeedItem]) -> list[tuple[str, str | None, FeedItem]]:
-    """Items with their keys, dropping repeats inside one document (same GUID or same link)."""
-    seen: set[str] = set()
+    """Items with their keys, dropping repeats inside one document (same link, or same GUID and no link).
+
+    Two items that share a GUID but not a link are two articles under a reused GUID (a broken
+    feed): the second is keyed by GUID and link together.
+    """
+    keys: set[str] = set()
+    links: set[str] = set()
     kept: list[tuple[str, str | None, FeedItem]] = []
     for item in items:
         key = bounded_key(article_key(item))
         link = bounded_key(canonical_url(item.url)) if item.url else None
-        if key in seen or (link is not None and link in seen):
+        if link is not None and link in links:
             continue
-        seen.update(k for k in (key, link) if k is not None)
+        if key in keys:
+            if link is None:
+                continue
+            key = reused_guid_key(key, link)
+            if key in keys:
+                continue
+        keys.add(key)
+        if link is not None:
+            links.add(link)
         kept.append((key, link, item))
     return kept
+
+
+def reused_guid_key(key: str, link: str) -> str:
+    return bounded_key(f"{key} {link}")
+
+
+def is_reused_guid(item: FeedItem, link: str, known: RowMapping) -> bool:
+    """A known GUID under another link with other text: a different article (a broken feed).
+
+    The same GUID under another link with near-duplicate text is one article whose link changed.
+    """
+    return known["canonical_url"] != link and not is_same_text(item, known)
+
+
+def is_same_text(item: FeedItem, known: RowMapping) -> bool:
+    """Whether an entry is (a revision of) an archived article: near-duplicate text, else equal text."""
+    signature = signature_of(item.title, item.summary)
+    if signature is not None and known["signature"] is not None:
+        return similarity(signature, unpack_signature(known["signature"])) >= SIMILARITY_THRESHOLD
+    was = known["fingerprint"] or content_fingerprint(known["title"], known["summary"])
+    return content_fingerprint(item.title, item.summary) == was
 
 
 class SqlPollTransaction:
@@ -138,6 +203,20 @@ class SqlPollTransaction:
     async def add_unseen_articles(
         self, outlet: Outlet, items: Sequence[FeedItem], now: datetime
     ) -> list[Article]:
+        entries = unique_items(items)
+        inserted = await self._insert_articles(outlet, entries, now)
+        # Idempotency lives in the database: an entry that hit a unique key was seen before, unless
+        # all it shares is a GUID that the feed gave a different article too.
+        known = [
+            (key, link, item) for key, link, item in entries if key not in {row["guid"] for row in inserted}
+        ]
+        reused = await self._settle_known(outlet, known, now)
+        inserted += await self._insert_articles(outlet, reused, now)
+        return [article_from_row(row, outlet.name) for row in sorted(inserted, key=lambda row: row["id"])]
+
+    async def _insert_articles(
+        self, outlet: Outlet, entries: Sequence[tuple[str, str | None, FeedItem]], now: datetime
+    ) -> list[RowMapping]:
         rows = [
             {
                 "outlet_id": outlet.id,
@@ -150,11 +229,8 @@ class SqlPollTransaction:
                 "published_at": item.published,
                 "first_seen_at": now,
             }
-            for key, link, item in unique_items(items)
+            for key, link, item in entries
         ]
-        if not rows:
-            return []
-        # Idempotency lives in the database: a row that hits any unique key was seen before.
         statement = insert_ignoring_conflicts(self._engine, articles).returning(*articles.c)
         inserted: list[RowMapping] = []
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
@@ -162,7 +238,135 @@ class SqlPollTransaction:
                 statement.values(rows[start : start + ROWS_PER_STATEMENT])
             )
             inserted += result.mappings().all()
-        return [article_from_row(row, outlet.name) for row in sorted(inserted, key=lambda row: row["id"])]
+        return inserted
+
+    async def _settle_known(
+        self, outlet: Outlet, known: Sequence[tuple[str, str | None, FeedItem]], now: datetime
+    ) -> list[tuple[str, str | None, FeedItem]]:
+        """Record changed text of this outlet's known articles as revisions; return reused-GUID entries."""
+        revisions: list[dict[str, object]] = []
+        reused: list[tuple[str, str | None, FeedItem]] = []
+        for start in range(0, len(known), ROWS_PER_STATEMENT):
+            chunk = known[start : start + ROWS_PER_STATEMENT]
+            by_guid, by_link = await self._known_articles(outlet, chunk)
+            for key, link, item in chunk:
+                found = by_link.get(link) if link is not None else None
+                if found is None:
+                    found = by_guid.get(key)
+                    if found is None:
+                        continue  # the link belongs to another outlet's article: not this outlet's revision
+                    if link is not None and is_reused_guid(item, link, found):
+                        reused.append((reused_guid_key(key, link), link, item))
+                        continue
+                fingerprint = content_fingerprint(item.title, item.summary)
+                was = found["fingerprint"] or content_fingerprint(found["title"], found["summary"])
+                if fingerprint != was:
+                    revisions.append(
+                        {
+                            "article_id": found["id"],
+                            "fingerprint": fingerprint,
+                            "title": item.title,
+                            "summary": item.summary,
+                            "seen_at": now,
+                        }
+                    )
+        if revisions:
+            # The same revision seen again is one row (unique per article and fingerprint).
+            await self._connection.execute(
+                insert_ignoring_conflicts(self._engine, article_revisions).values(revisions)
+            )
+        return reused
+
+    async def _known_articles(
+        self, outlet: Outlet, chunk: Sequence[tuple[str, str | None, FeedItem]]
+    ) -> tuple[dict[str, RowMapping], dict[str, RowMapping]]:
+        links = [link for _, link, _ in chunk if link is not None]
+        statement = (
+            select(
+                articles.c.id,
+                articles.c.guid,
+                articles.c.canonical_url,
+                articles.c.title,
+                articles.c.summary,
+                article_stories.c.fingerprint,
+                article_stories.c.signature,
+            )
+            .outerjoin(article_stories, article_stories.c.article_id == articles.c.id)
+            .where(
+                articles.c.outlet_id == outlet.id,
+                or_(articles.c.guid.in_([key for key, _, _ in chunk]), articles.c.canonical_url.in_(links)),
+            )
+        )
+        rows = (await self._connection.execute(statement)).mappings().all()
+        return {row["guid"]: row for row in rows}, {row["canonical_url"]: row for row in rows}
+
+    async def story_candidates(self, band_keys: Sequence[str], since: datetime) -> list[StoryCandidate]:
+        found: dict[int, StoryCandidate] = {}
+        for start in range(0, len(band_keys), KEYS_PER_STATEMENT):
+            recent = select(story_bands.c.article_id).where(
+                story_bands.c.band_key.in_(band_keys[start : start + KEYS_PER_STATEMENT]),
+                story_bands.c.created_at >= since,
+            )
+            statement = select(
+                article_stories.c.article_id, article_stories.c.story_id, article_stories.c.signature
+            ).where(article_stories.c.article_id.in_(recent), article_stories.c.signature.is_not(None))
+            for article_id, story_id, packed in await self._connection.execute(statement):
+                found[article_id] = StoryCandidate(article_id, story_id, unpack_signature(packed))
+        return [found[article_id] for article_id in sorted(found)]
+
+    async def join_stories(self, assignments: Sequence[StoryAssignment], now: datetime) -> None:
+        if not assignments:
+            return
+        founded = [{"id": a.story_id, "created_at": now} for a in assignments if a.founds_story]
+        await self._insert_all(stories, founded)
+        # Judged against the stories as they were, before this batch's articles join them.
+        await self._ask_for_edits([a for a in assignments if not a.founds_story], now)
+        members = [
+            {
+                "article_id": a.article.id,
+                "story_id": a.story_id,
+                "fingerprint": content_fingerprint(a.article.title, a.article.summary),
+                "signature": pack_signature(a.signature) if a.signature is not None else None,
+                "created_at": now,
+            }
+            for a in assignments
+        ]
+        await self._insert_all(article_stories, members)
+        bands = [
+            {"band_key": key, "article_id": a.article.id, "story_id": a.story_id, "created_at": now}
+            for a in assignments
+            for key in a.band_keys
+        ]
+        await self._insert_all(story_bands, bands)
+
+    async def _insert_all(self, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
+        if rows:
+            # executemany: SQLAlchemy batches the rows into a few statements it compiles once.
+            await self._connection.execute(insert(table), list(rows))
+
+    async def _ask_for_edits(self, joined: Sequence[StoryAssignment], now: datetime) -> None:
+        """Mark sent (or in-flight) alerts of stories that gained an outlet for an edit that shows it."""
+        if not joined:
+            return
+        statement = (
+            select(article_stories.c.story_id, articles.c.outlet_id)
+            .join(articles, articles.c.id == article_stories.c.article_id)
+            .where(article_stories.c.story_id.in_({a.story_id for a in joined}))
+        )
+        known = {(story_id, outlet_id) for story_id, outlet_id in await self._connection.execute(statement)}
+        gained = {a.story_id for a in joined if (a.story_id, a.article.outlet_id) not in known}
+        if not gained:
+            return
+        # A later time is an edit's retry delay or lease: the edit it stands for will show this outlet too.
+        due = case(
+            (or_(outbox.c.edit_due_at.is_(None), outbox.c.edit_due_at <= now), now),
+            else_=outbox.c.edit_due_at,
+        )
+        await self._connection.execute(
+            update(outbox)
+            .where(outbox.c.story_id.in_(gained), outbox.c.state.in_(["sent", "sending"]))
+            .values(edit_due_at=due)
+        )
 
     async def add_matches(self, found: Sequence[ArticleMatches], *, alert: bool, now: datetime) -> int:
         if not found:
@@ -193,28 +397,50 @@ class SqlPollTransaction:
         self, found: Sequence[ArticleMatches], topic_ids: dict[str, int], now: datetime
     ) -> int:
         subscribers = await self._subscribers_by_topic()
-        rows = []
+        story_ids = await self._story_ids([entry.article for entry in found], now)
+        rows: dict[tuple[int, int], dict[str, object]] = {}
         for entry in found:
             wanted = {
                 destination_id
                 for match in entry.matches
                 for destination_id in subscribers.get(topic_ids.get(match.topic, -1), ())
             }
-            rows += [
-                {
-                    "article_id": entry.article.id,
-                    "destination_id": destination_id,
-                    "state": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for destination_id in sorted(wanted)
-            ]
+            story_id = story_ids[entry.article.id]
+            for destination_id in sorted(wanted):
+                # One alert per story and destination: the first article of the story to match shows.
+                rows.setdefault(
+                    (story_id, destination_id),
+                    {
+                        "article_id": entry.article.id,
+                        "story_id": story_id,
+                        "destination_id": destination_id,
+                        "state": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                    },
+                )
         if not rows:
             return 0
-        statement = insert_ignoring_conflicts(self._engine, outbox).values(rows).returning(outbox.c.id)
+        statement = (
+            insert_ignoring_conflicts(self._engine, outbox).values(list(rows.values())).returning(outbox.c.id)
+        )
         return len((await self._connection.execute(statement)).all())
+
+    async def _story_ids(self, found: Sequence[Article], now: datetime) -> dict[int, int]:
+        """Each article's story; an article that was never clustered becomes a story of its own."""
+        story_ids = {a.id: a.story_id for a in found if a.story_id is not None}
+        unknown = [a for a in found if a.story_id is None]
+        if unknown:
+            statement = select(article_stories.c.article_id, article_stories.c.story_id).where(
+                article_stories.c.article_id.in_([a.id for a in unknown])
+            )
+            for article_id, story_id in await self._connection.execute(statement):
+                story_ids[article_id] = story_id
+        alone = [StoryAssignment(article, article.id) for article in unknown if article.id not in story_ids]
+        await self.join_stories(alone, now)
+        story_ids.update((a.article.id, a.story_id) for a in alone)
+        return story_ids
 
     async def _topic_ids(self) -> dict[str, int]:
         result = await self._connection.execute(select(topics.c.name, topics.c.id))
@@ -296,6 +522,12 @@ class SqlArchive:
         )
         async with self._engine.connect() as connection:
             return [outlet_from_row(row) for row in (await connection.execute(statement)).mappings()]
+
+    async def forget_story_bands(self, before: datetime) -> int:
+        """Delete band keys older than the story window: they can no longer join anything."""
+        async with self._engine.begin() as connection:
+            result = await connection.execute(delete(story_bands).where(story_bands.c.created_at < before))
+            return int(result.rowcount)
 
     async def count_articles(self) -> int:
         async with self._engine.connect() as connection:

@@ -11,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.models import Alert, Destination, Platform, Snippet, TopicMatch
 from storage.archive import article_from_row
-from storage.tables import articles, destinations, matches, outbox, outlets, subscriptions, topics
+from storage.tables import (
+    article_stories,
+    articles,
+    destinations,
+    matches,
+    outbox,
+    outlets,
+    subscriptions,
+    topics,
+)
 
 
 def topic_match_from_row(row: RowMapping) -> TopicMatch:
@@ -51,11 +60,54 @@ class SqlOutbox:
             claimed = list((await connection.execute(claim)).scalars())
             return await self._load_alerts(connection, claimed) if claimed else []
 
+    async def claim_edits(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        due = (
+            select(outbox.c.id)
+            .join(destinations, destinations.c.id == outbox.c.destination_id)
+            .where(
+                outbox.c.state == "sent",
+                outbox.c.edit_due_at <= now,
+                outbox.c.sent_ref.is_not(None),
+                destinations.c.platform.in_([platform.value for platform in platforms]),
+            )
+            .order_by(outbox.c.edit_due_at, outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=outbox)
+        )
+        # The due time becomes the lease: an editor that dies leaves an edit that comes due again.
+        claim = (
+            update(outbox)
+            .where(outbox.c.id.in_(due.scalar_subquery()))
+            .values(edit_due_at=now + lease)
+            .returning(outbox.c.id)
+        )
+        async with self._engine.begin() as connection:
+            claimed = list((await connection.execute(claim)).scalars())
+            return await self._load_alerts(connection, claimed) if claimed else []
+
+    async def finish_edit(self, alert_id: int, lease_until: datetime, error: str | None) -> None:
+        values: dict[str, object] = {"edit_due_at": None}
+        if error is not None:
+            values["last_error"] = error[:2000]
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.id == alert_id, outbox.c.edit_due_at == lease_until)
+                .values(**values)
+            )
+
+    async def reschedule_edit(self, alert_id: int, at: datetime, error: str) -> None:
+        await self._set(alert_id, edit_due_at=at, last_error=error[:2000])
+
     async def _load_alerts(self, connection: AsyncConnection, ids: list[int]) -> list[Alert]:
         statement = (
             select(
                 outbox.c.id.label("alert_id"),
                 outbox.c.attempts,
+                outbox.c.story_id,
+                outbox.c.sent_ref,
                 destinations.c.id.label("destination_id"),
                 destinations.c.platform,
                 destinations.c.address,
@@ -72,6 +124,7 @@ class SqlOutbox:
         rows = (await connection.execute(statement)).mappings().all()
         found = await self._matches_for(connection, {row["id"] for row in rows})
         wanted = await self._subscribed_topics(connection, {row["destination_id"] for row in rows})
+        outlets_of = await self._story_outlets(connection, {row["story_id"] for row in rows})
         alerts = []
         for row in rows:
             article_matches = found.get(row["id"], [])
@@ -89,7 +142,11 @@ class SqlOutbox:
                     destination=destination,
                     article=article_from_row(row, row["outlet_name"]),
                     matches=tuple(shown or article_matches),
+                    also_in=tuple(
+                        name for name in outlets_of.get(row["story_id"], []) if name != row["outlet_name"]
+                    ),
                     attempts=row["attempts"],
+                    ref=row["sent_ref"] or "",
                 )
             )
         return alerts
@@ -106,6 +163,22 @@ class SqlOutbox:
         found: dict[int, list[TopicMatch]] = {}
         for row in (await connection.execute(statement)).mappings():
             found.setdefault(row["article_id"], []).append(topic_match_from_row(row))
+        return found
+
+    async def _story_outlets(self, connection: AsyncConnection, story_ids: set[int]) -> dict[int, list[str]]:
+        """Each story's outlets, in the order they published it."""
+        statement = (
+            select(article_stories.c.story_id, outlets.c.name)
+            .join(articles, articles.c.id == article_stories.c.article_id)
+            .join(outlets, outlets.c.id == articles.c.outlet_id)
+            .where(article_stories.c.story_id.in_(story_ids))
+            .order_by(articles.c.first_seen_at, articles.c.id)
+        )
+        found: dict[int, list[str]] = {}
+        for story_id, name in await connection.execute(statement):
+            names = found.setdefault(story_id, [])
+            if name not in names:
+                names.append(name)
         return found
 
     async def _subscribed_topics(

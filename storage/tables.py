@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -98,6 +99,54 @@ articles = Table(
     UniqueConstraint("outlet_id", "guid"),
 )
 
+# A story's id is the id of the article that founded it, so a batch creates its stories without
+# asking the database for ids.
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Each archived article's story and what clustering and revision checks compare it by.
+article_stories = Table(
+    "article_stories",
+    metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", ForeignKey("stories.id", ondelete="CASCADE"), nullable=False, index=True),
+    # core.identity.content_fingerprint of the title and lead as first seen (NULL for old rows).
+    Column("fingerprint", String(64)),
+    # core.stories signature packed as little-endian uint32; NULL when the text is too short.
+    Column("signature", LargeBinary),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# LSH band keys of recent articles: a new article's keys find its candidate stories by index,
+# in every worker process and after restarts.
+story_bands = Table(
+    "story_bands",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("band_key", String(24), nullable=False),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("story_id", ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Index("ix_story_bands_band_key_created_at", "band_key", "created_at"),
+)
+
+# Later versions of an article's title or lead: recorded, never alerted.
+article_revisions = Table(
+    "article_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    UniqueConstraint("article_id", "fingerprint"),
+)
+
 topics = Table(
     "topics",
     metadata,
@@ -159,6 +208,12 @@ outbox = Table(
     Column("sent_ref", String(200)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
+    # One alert per story and destination: later outlets of the story update it, never add one.
+    Column("story_id", ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    # Set when a sent alert should be edited to show a later outlet ("also in"); while an edit is
+    # in flight it holds the edit's lease, so a crashed editor's edit comes due again.
+    Column("edit_due_at", UtcDateTime, index=True),
     UniqueConstraint("article_id", "destination_id"),
+    UniqueConstraint("story_id", "destination_id"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
 )

@@ -25,6 +25,7 @@ from core.models import (
     Sent,
     TopicMatch,
 )
+from core.stories import Signature, StoryAssignment, StoryCandidate
 
 WatcherStep = FetchOutcome | Exception
 ChannelStep = SendOutcome | Exception
@@ -67,12 +68,15 @@ class OutboxEntry:
     destination: Destination
     matches: tuple[TopicMatch, ...]
     next_attempt_at: datetime
+    story_id: int = 0
     state: str = "pending"
     attempts: int = 0
     lease_until: datetime | None = None
     last_error: str | None = None
     sent_ref: str | None = None
     sent_at: datetime | None = None
+    edit_due_at: datetime | None = None
+    edits: int = 0
 
     def is_due(self, now: datetime) -> bool:
         if self.state == "pending":
@@ -81,11 +85,17 @@ class OutboxEntry:
         return self.state == "sending" and self.lease_until is not None and self.lease_until <= now
 
 
+def story_of(article: Article) -> int:
+    """The article's story; an unclustered article stands for a story of its own (same id)."""
+    return article.story_id if article.story_id is not None else article.id
+
+
 class InMemoryOutbox:
-    """core.ports.Outbox: unique per (article, destination), claimed with a lease, attempts counted."""
+    """core.ports.Outbox: unique per (story, destination), claimed with a lease, attempts counted."""
 
     def __init__(self) -> None:
         self._entries: dict[int, OutboxEntry] = {}
+        self._story_outlets: dict[int, list[str]] = {}
         self.claimed_platforms: list[frozenset[Platform]] = []
 
     def add(
@@ -95,17 +105,36 @@ class InMemoryOutbox:
         matches: Sequence[TopicMatch],
         now: datetime,
     ) -> OutboxEntry | None:
-        """Queue a row; None when this article is already queued for this destination."""
-        if self.has(article.id, destination.id):
+        """Queue a row; None when this article's story is already queued for this destination."""
+        story_id = story_of(article)
+        if self.has(story_id, destination.id):
             return None
-        entry = OutboxEntry(len(self._entries) + 1, article, destination, tuple(matches), now)
+        entry = OutboxEntry(len(self._entries) + 1, article, destination, tuple(matches), now, story_id)
         self._entries[entry.id] = entry
+        self._story_outlets.setdefault(story_id, [article.outlet_name])
         return entry
 
-    def has(self, article_id: int, destination_id: int) -> bool:
+    def has(self, story_id: int, destination_id: int) -> bool:
         return any(
-            e.article.id == article_id and e.destination.id == destination_id for e in self._entries.values()
+            e.story_id == story_id and e.destination.id == destination_id for e in self._entries.values()
         )
+
+    def join_story(self, story_id: int, outlet_name: str, now: datetime) -> None:
+        """A story gained an article: a new outlet asks for edits of the story's sent alerts."""
+        names = self._story_outlets.setdefault(story_id, [])
+        if outlet_name in names:
+            return
+        names.append(outlet_name)
+        for entry in self._entries.values():
+            is_due_later = entry.edit_due_at is not None and entry.edit_due_at > now
+            if entry.story_id == story_id and entry.state in ("sent", "sending") and not is_due_later:
+                entry.edit_due_at = now
+
+    def _alert(self, entry: OutboxEntry, ref: str = "") -> Alert:
+        others = tuple(
+            n for n in self._story_outlets.get(entry.story_id, []) if n != entry.article.outlet_name
+        )
+        return Alert(entry.id, entry.destination, entry.article, entry.matches, others, entry.attempts, ref)
 
     def entry(self, alert_id: int) -> OutboxEntry:
         return self._entries[alert_id]
@@ -132,7 +161,7 @@ class InMemoryOutbox:
             entry.state = "sending"
             entry.lease_until = now + lease
             entry.attempts += 1
-        return [Alert(e.id, e.destination, e.article, e.matches, attempts=e.attempts) for e in due]
+        return [self._alert(entry) for entry in due]
 
     async def mark_sent(self, alert_id: int, ref: str, now: datetime) -> None:
         entry = self._entries[alert_id]
@@ -147,6 +176,37 @@ class InMemoryOutbox:
         entry = self._entries[alert_id]
         entry.state, entry.lease_until, entry.last_error, entry.sent_at = "dead", None, error, now
 
+    async def claim_edits(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        due = sorted(
+            (
+                e
+                for e in self._entries.values()
+                if e.state == "sent"
+                and e.edit_due_at is not None
+                and e.edit_due_at <= now
+                and e.sent_ref is not None
+                and e.destination.platform in platforms
+            ),
+            key=lambda e: (e.edit_due_at, e.id),
+        )[:limit]
+        for entry in due:
+            entry.edit_due_at = now + lease
+        return [self._alert(entry, entry.sent_ref or "") for entry in due]
+
+    async def finish_edit(self, alert_id: int, lease_until: datetime, error: str | None) -> None:
+        entry = self._entries[alert_id]
+        if entry.edit_due_at == lease_until:
+            entry.edit_due_at = None
+            entry.edits += error is None
+            if error is not None:
+                entry.last_error = error
+
+    async def reschedule_edit(self, alert_id: int, at: datetime, error: str) -> None:
+        entry = self._entries[alert_id]
+        entry.edit_due_at, entry.last_error = at, error
+
 
 @dataclass
 class _Tables:
@@ -158,6 +218,9 @@ class _Tables:
     links: dict[str, int] = field(default_factory=dict)  # canonical URL -> article, across outlets
     matches: dict[tuple[int, str], TopicMatch] = field(default_factory=dict)  # (article, topic)
     next_article_id: int = 1
+    stories: dict[int, int] = field(default_factory=dict)  # article -> story
+    signatures: dict[int, Signature] = field(default_factory=dict)  # article -> signature
+    bands: dict[str, list[tuple[int, datetime]]] = field(default_factory=dict)  # key -> (article, when)
 
     def copy(self) -> _Tables:
         return _Tables(
@@ -167,6 +230,9 @@ class _Tables:
             dict(self.links),
             dict(self.matches),
             self.next_article_id,
+            dict(self.stories),
+            dict(self.signatures),
+            {key: list(rows) for key, rows in self.bands.items()},
         )
 
 
@@ -177,6 +243,7 @@ class InMemoryPollTransaction:
         self._archive = archive
         self.tables = tables
         self.queued: list[tuple[Article, Destination, tuple[TopicMatch, ...], datetime]] = []
+        self.joined: list[tuple[int, str, datetime]] = []  # (story, outlet name, when)
 
     async def add_unseen_articles(
         self, outlet: Outlet, items: Sequence[FeedItem], now: datetime
@@ -206,6 +273,28 @@ class InMemoryPollTransaction:
             added.append(article)
         return added
 
+    async def story_candidates(self, band_keys: Sequence[str], since: datetime) -> list[StoryCandidate]:
+        found = {
+            article_id
+            for key in band_keys
+            for article_id, created_at in self.tables.bands.get(key, [])
+            if created_at >= since
+        }
+        return [
+            StoryCandidate(article_id, self.tables.stories[article_id], self.tables.signatures[article_id])
+            for article_id in sorted(found)
+        ]
+
+    async def join_stories(self, assignments: Sequence[StoryAssignment], now: datetime) -> None:
+        for assignment in assignments:
+            article_id = assignment.article.id
+            self.tables.stories[article_id] = assignment.story_id
+            if assignment.signature is not None:
+                self.tables.signatures[article_id] = assignment.signature
+            for key in assignment.band_keys:
+                self.tables.bands.setdefault(key, []).append((article_id, now))
+            self.joined.append((assignment.story_id, assignment.article.outlet_name, now))
+
     async def add_matches(self, found: Sequence[ArticleMatches], *, alert: bool, now: datetime) -> int:
         for entry in found:
             for match in entry.matches:
@@ -215,7 +304,7 @@ class InMemoryPollTransaction:
         queued = 0
         for entry in found:
             for destination in self._archive.subscribers_of(match.topic for match in entry.matches):
-                if self._is_queued(entry.article.id, destination.id):
+                if self._is_queued(story_of(entry.article), destination.id):
                     continue
                 wanted = self._archive.topics_of(destination)
                 shown = tuple(m for m in entry.matches if m.topic in wanted)
@@ -228,9 +317,9 @@ class InMemoryPollTransaction:
             raise RuntimeError(f"database is locked (outlet {outlet_id})")
         self.tables.outlets[outlet_id] = replace(self.tables.outlets[outlet_id], state=state)
 
-    def _is_queued(self, article_id: int, destination_id: int) -> bool:
-        staged = any(a.id == article_id and d.id == destination_id for a, d, _, _ in self.queued)
-        return staged or self._archive.outbox.has(article_id, destination_id)
+    def _is_queued(self, story_id: int, destination_id: int) -> bool:
+        staged = any(story_of(a) == story_id and d.id == destination_id for a, d, _, _ in self.queued)
+        return staged or self._archive.outbox.has(story_id, destination_id)
 
 
 class InMemoryArchive:
@@ -301,6 +390,8 @@ class InMemoryArchive:
                 self.rollbacks += 1
                 raise
             self._tables = tx.tables
+            for story_id, outlet_name, joined_at in tx.joined:
+                self.outbox.join_story(story_id, outlet_name, joined_at)
             for article, destination, shown, queued_at in tx.queued:
                 self.outbox.add(article, destination, shown, queued_at)
             self.commits += 1
@@ -326,3 +417,29 @@ class RecordingChannel:
 
     def alert_ids(self) -> list[int]:
         return [alert.id for _, alert in self.sent]
+
+
+class EditingChannel(RecordingChannel):
+    """core.ports.EditableChannel: a RecordingChannel whose platform can also edit a sent message."""
+
+    def __init__(self, *steps: ChannelStep) -> None:
+        super().__init__(*steps)
+        self.edited: list[tuple[Destination, str, Alert]] = []
+        self._edit_script: deque[ChannelStep] = deque()
+
+    def then_edit(self, *steps: ChannelStep) -> EditingChannel:
+        self._edit_script.extend(steps)
+        return self
+
+    async def update(self, destination: Destination, ref: str, alert: Alert) -> SendOutcome:
+        self.edited.append((destination, ref, alert))
+        step = self._edit_script.popleft() if self._edit_script else Sent(ref)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def shown(self) -> dict[str, tuple[str, ...]]:
+        """What each sent message (by ref) shows under "also in" now, after every edit."""
+        shown = {f"{d.address}/{a.id}": a.also_in for d, a in self.sent}
+        shown.update({ref: alert.also_in for _, ref, alert in self.edited})
+        return shown

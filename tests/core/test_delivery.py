@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from core.models import (
     Unreachable,
 )
 from core.ports import Channel
-from tests.fakes import ChannelStep, InMemoryOutbox, OutboxEntry, RecordingChannel
+from tests.fakes import ChannelStep, EditingChannel, InMemoryOutbox, OutboxEntry, RecordingChannel
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 DESK = Destination(1, Platform.TELEGRAM, "-100200", "Editors' desk")
@@ -192,15 +193,100 @@ async def test_send_alert_turns_an_exception_into_a_retry_with_the_error_delay()
     assert outcome == RetryLater(timedelta(seconds=20), "TimeoutError: read timed out")
 
 
-def test_the_outbox_keeps_one_row_per_article_and_destination() -> None:
+def test_the_outbox_keeps_one_row_per_story_and_destination() -> None:
     outbox = InMemoryOutbox()
 
-    first = outbox.add(article(1), DESK, (CSTO,), NOW)
-    again = outbox.add(article(1), DESK, (CSTO,), NOW)
-    elsewhere = outbox.add(article(1), REPORTER, (CSTO,), NOW)
+    first = outbox.add(replace(article(1), story_id=7), DESK, (CSTO,), NOW)
+    again = outbox.add(replace(article(1), story_id=7), DESK, (CSTO,), NOW)
+    same_story = outbox.add(replace(article(2), story_id=7), DESK, (CSTO,), NOW)
+    elsewhere = outbox.add(replace(article(2), story_id=7), REPORTER, (CSTO,), NOW)
+    other_story = outbox.add(replace(article(3), story_id=8), DESK, (CSTO,), NOW)
 
-    assert (first is not None, again, elsewhere is not None) == (True, None, True)
-    assert len(outbox.entries) == 2
+    assert (first is not None, again, same_story) == (True, None, None)
+    assert (elsewhere is not None, other_story is not None) == (True, True)
+    assert len(outbox.entries) == 3
+
+
+def sent_story_alert(outbox: InMemoryOutbox, destination: Destination) -> int:
+    """An alert about story 7 from Tengrinews, already delivered as message `ref-1`."""
+    entry = outbox.add(replace(article(1), story_id=7), destination, (CSTO,), NOW)
+    assert entry is not None
+    entry.state, entry.sent_ref, entry.attempts = "sent", "ref-1", 1
+    return entry.id
+
+
+async def test_a_later_outlet_edits_the_sent_alert_once_to_show_it() -> None:
+    outbox = InMemoryOutbox()
+    alert_id = sent_story_alert(outbox, DESK)
+    channel = EditingChannel()
+    outbox.join_story(7, "Kazinform", NOW)
+    outbox.join_story(7, "Kazinform", NOW)  # a second copy from the same outlet changes nothing shown
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+    again = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW + timedelta(minutes=5))
+
+    assert (report, again) == (DeliveryReport(edited=1), DeliveryReport())
+    assert channel.sent == []  # never a second alert
+    ((destination, ref, alert),) = channel.edited
+    assert (destination, ref, alert.id, alert.also_in) == (DESK, "ref-1", alert_id, ("Kazinform",))
+    assert outbox.entry(alert_id).edit_due_at is None
+
+
+async def test_a_channel_that_cannot_edit_gets_nothing_more() -> None:
+    outbox = InMemoryOutbox()
+    sent_story_alert(outbox, DESK)
+    channel = RecordingChannel()
+    outbox.join_story(7, "Kazinform", NOW)
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+
+    assert (report, channel.sent) == (DeliveryReport(), [])
+
+
+@pytest.mark.parametrize(
+    ("step", "due_after", "error"),
+    [
+        pytest.param(
+            RetryLater(timedelta(seconds=30), "flood wait"),
+            NOW + timedelta(seconds=30),
+            "flood wait",
+            id="retry",
+        ),
+        pytest.param(
+            ConnectionResetError("reset"), NOW + error_delay(1), "ConnectionResetError: reset", id="raises"
+        ),
+        pytest.param(Unreachable("message to edit not found"), None, "message to edit not found", id="gone"),
+    ],
+)
+async def test_a_failed_edit_is_retried_or_given_up_but_the_alert_stays_sent(
+    step: ChannelStep, due_after: datetime | None, error: str
+) -> None:
+    outbox = InMemoryOutbox()
+    alert_id = sent_story_alert(outbox, DESK)
+    outbox.join_story(7, "Kazinform", NOW)
+
+    report = await deliver_due(outbox, {Platform.TELEGRAM: EditingChannel().then_edit(step)}, NOW)
+
+    entry = outbox.entry(alert_id)
+    assert (report.edited, entry.state, entry.edit_due_at, entry.last_error) == (0, "sent", due_after, error)
+
+
+async def test_an_edit_is_leased_and_a_stale_editor_cannot_clear_a_newer_claim() -> None:
+    outbox = InMemoryOutbox()
+    alert_id = sent_story_alert(outbox, DESK)
+    outbox.join_story(7, "Kazinform", NOW)
+    (claimed,) = await outbox.claim_edits(NOW, {Platform.TELEGRAM}, 10, CLAIM_LEASE)
+    assert claimed.also_in == ("Kazinform",)
+
+    # A crashed editor's lease expires; meanwhile no second editor may take the same edit.
+    assert await outbox.claim_edits(NOW + CLAIM_LEASE / 2, {Platform.TELEGRAM}, 10, CLAIM_LEASE) == []
+    (again,) = await outbox.claim_edits(NOW + CLAIM_LEASE, {Platform.TELEGRAM}, 10, CLAIM_LEASE)
+    assert (again.id, again.ref) == (alert_id, "ref-1")
+    # The stale editor finishing late must not clear the edit the newer claim holds.
+    await outbox.finish_edit(alert_id, NOW + CLAIM_LEASE, None)
+    assert outbox.entry(alert_id).edit_due_at == NOW + 2 * CLAIM_LEASE
+    await outbox.finish_edit(alert_id, NOW + 2 * CLAIM_LEASE, None)
+    assert outbox.entry(alert_id).edit_due_at is None
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from core.identity import article_key, canonical_url
+from core.identity import article_key, canonical_url, content_fingerprint
 from core.models import FeedItem
 
 
@@ -48,6 +48,34 @@ from core.models import FeedItem
             "https://news.example/a?utmost=1",
             id="utm-prefix-needs-underscore",
         ),
+        pytest.param(
+            "https://news.example/a?msclkid=1&_ga=2&igshid=3&mc_cid=4",
+            "https://news.example/a",
+            id="more-click-ids-dropped",
+        ),
+        pytest.param("https://news.example/a/", "https://news.example/a", id="trailing-slash-dropped"),
+        pytest.param("https://news.example/a//", "https://news.example/a", id="trailing-slashes-dropped"),
+        pytest.param("https://news.example/", "https://news.example/", id="root-slash-kept"),
+        pytest.param("https://m.news.example/a", "https://news.example/a", id="mobile-host"),
+        pytest.param("https://mobile.news.example/a", "https://news.example/a", id="mobile-word-host"),
+        pytest.param("https://amp.news.example/a", "https://news.example/a", id="amp-host"),
+        pytest.param("https://m.example/a", "https://m.example/a", id="bare-m-domain-kept"),
+        pytest.param("https://mnews.example/a", "https://mnews.example/a", id="m-without-dot-kept"),
+        pytest.param("https://news.example/a/amp", "https://news.example/a", id="amp-path-suffix"),
+        pytest.param("https://news.example/a/amp/", "https://news.example/a", id="amp-path-suffix-slash"),
+        pytest.param("https://news.example/a.amp", "https://news.example/a", id="amp-extension"),
+        pytest.param("https://news.example/amplifier", "https://news.example/amplifier", id="amp-word-kept"),
+        pytest.param("https://news.example/a?amp", "https://news.example/a", id="amp-flag"),
+        pytest.param("https://news.example/a?amp=1&id=2", "https://news.example/a?id=2", id="amp-param"),
+        pytest.param("https://news.example/a?outputType=amp", "https://news.example/a", id="output-type-amp"),
+        pytest.param(
+            "https://news.example/a?outputType=print",
+            "https://news.example/a?outputType=print",
+            id="other-output-type-kept",
+        ),
+        pytest.param(
+            "https://news.example/a?lang=ru&id=42", "https://news.example/a?id=42&lang=ru", id="params-sorted"
+        ),
     ],
 )
 def test_canonical_url(url: str, expected: str) -> None:
@@ -60,6 +88,9 @@ def test_canonical_url(url: str, expected: str) -> None:
         "https://NEWS.example:443/2024/05/csto?utm_source=telegram#top",
         "https://news.example/2024/05/csto?fbclid=IwAR0",
         "https://news.example/2024/05/csto",
+        "https://m.news.example/2024/05/csto/amp/?utm_medium=social",
+        "https://amp.news.example/2024/05/csto?outputType=amp&gclid=x",
+        "https://news.example/2024/05/csto/?amp=1&yclid=7",
     ],
 )
 def test_tracking_variants_of_one_link_have_one_canonical_form(variant: str) -> None:
@@ -119,3 +150,36 @@ def test_different_titles_have_different_keys() -> None:
 @pytest.mark.parametrize("title", ["CSTO  drills", "CSTO\ndrills", "CSTO\u00a0drills"])
 def test_title_key_is_stable_across_inner_whitespace(title: str) -> None:
     assert article_key(FeedItem(title)) == article_key(FeedItem("CSTO drills"))
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        pytest.param("CSTO drills begin", "Troops gather near Almaty.", id="same"),
+        pytest.param("CSTO  drills BEGIN!", "Troops gather near Almaty", id="case-space-punctuation"),
+        pytest.param("CSTO drills begin", "Troops  gather\nnear Almaty. ", id="lead-spacing"),
+    ],
+)
+def test_fingerprint_ignores_case_spacing_and_punctuation(title: str, summary: str) -> None:
+    assert content_fingerprint(title, summary) == content_fingerprint(
+        "CSTO drills begin", "Troops gather near Almaty."
+    )
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        pytest.param("CSTO drills end", "Troops gather near Almaty.", id="title-edited"),
+        pytest.param("CSTO drills begin", "Troops gather near Astana.", id="lead-edited"),
+        pytest.param("CSTO drills begin", "", id="lead-removed"),
+    ],
+)
+def test_fingerprint_changes_with_the_words(title: str, summary: str) -> None:
+    assert content_fingerprint(title, summary) != content_fingerprint(
+        "CSTO drills begin", "Troops gather near Almaty."
+    )
+
+
+def test_fingerprint_reads_only_the_lead() -> None:
+    lead = " ".join(f"word{n}" for n in range(40))
+    assert content_fingerprint("T", lead + " tail one") == content_fingerprint("T", lead + " tail two")

@@ -22,6 +22,7 @@ from core.models import (
 )
 from core.polling import PollReport, match_articles, poll_outlet, poll_outlets
 from core.scheduling import MAX_BACKOFF, SchedulePolicy, backoff_delay
+from core.stories import StoryPolicy
 from core.watchlist import compile_watchlist
 from tests.fakes import FakeWatcher, InMemoryArchive
 
@@ -479,3 +480,60 @@ async def test_new_articles_set_the_pace_of_the_next_poll() -> None:
         199,
         318,
     ]
+
+
+AGENCY_COPY = FeedItem(
+    "CSTO leaders agree to deploy a joint force to the Tajik-Afghan border",
+    url="https://agency.example/1",
+    guid="agency-1",
+    summary="Leaders of the CSTO agreed on Thursday to send a joint contingent to the border "
+    "between Tajikistan and Afghanistan, President Tokayev said after a summit in Almaty.",
+)
+REPRINT = FeedItem(
+    AGENCY_COPY.title,
+    url="https://reprint.example/2",
+    guid="reprint-2",
+    summary=f"By Aigerim Seitkali. {AGENCY_COPY.summary}",
+)
+
+
+async def poll_both(archive: InMemoryArchive, gap: timedelta, stories: StoryPolicy) -> None:
+    agency = archive.add_outlet("Agency", "https://agency.example/rss", state=BASELINED)
+    reprints = archive.add_outlet("Reprints", "https://reprint.example/rss", state=BASELINED)
+    watcher = (
+        FakeWatcher().script(agency.id, Modified((AGENCY_COPY,))).script(reprints.id, Modified((REPRINT,)))
+    )
+    await poll_outlet(archive.outlet(agency.id), watcher, archive, WATCHLIST, NOW, 0.0, stories=stories)
+    await poll_outlet(
+        archive.outlet(reprints.id), watcher, archive, WATCHLIST, NOW + gap, 0.0, stories=stories
+    )
+
+
+async def test_a_copy_from_another_outlet_joins_the_story_and_adds_no_alert() -> None:
+    archive = archive_with_desk()
+
+    await poll_both(archive, timedelta(hours=71), StoryPolicy())
+
+    assert len(archive.articles) == 2
+    assert len({article.story_id for article in archive.articles}) == 1
+    (entry,) = archive.outbox.entries
+    (alert,) = await archive.outbox.claim_due(
+        NOW + timedelta(days=3), {Platform.TELEGRAM}, 10, timedelta(minutes=1)
+    )
+    assert (entry.article.outlet_name, alert.also_in) == ("Agency", ("Reprints",))
+
+
+async def test_a_copy_after_the_story_window_is_a_story_of_its_own() -> None:
+    archive = archive_with_desk()
+
+    await poll_both(archive, timedelta(hours=2), StoryPolicy(window=timedelta(hours=1)))
+
+    assert [entry.article.outlet_name for entry in archive.outbox.entries] == ["Agency", "Reprints"]
+
+
+async def test_a_stricter_threshold_keeps_the_copy_apart() -> None:
+    archive = archive_with_desk()
+
+    await poll_both(archive, timedelta(minutes=5), StoryPolicy(threshold=1.0))
+
+    assert len(archive.outbox.entries) == 2

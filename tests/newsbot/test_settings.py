@@ -57,6 +57,7 @@ def test_no_file_and_no_environment_gives_the_defaults(
     assert settings.fetch.timeout == timedelta(seconds=20)
     assert (settings.fetch.allow_private_networks, settings.fetch.max_bytes) == (False, 10_485_760)
     assert settings.fetch.user_agent.startswith("newsbot/")
+    assert settings.stories.window == timedelta(hours=72)
     assert not settings.has_chat
 
 
@@ -203,6 +204,13 @@ aliases = ["ҰҚШҰ"]
             id="bool-0",
         ),
         pytest.param("NEWSBOT_SLACK_PORT", "8080", lambda s: s.slack.port, 8080, id="int"),
+        pytest.param(
+            "NEWSBOT_STORIES_WINDOW",
+            "48h",
+            lambda s: s.stories.policy.window,
+            timedelta(hours=48),
+            id="story-window",
+        ),
         pytest.param(
             "NEWSBOT_FETCH_MAX_BYTES", "1_000", lambda s: s.fetch.max_bytes, 1000, id="int-underscores"
         ),

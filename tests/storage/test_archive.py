@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,9 +27,10 @@ from core.models import (
 from core.scheduling import reactivated
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
+from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
-from storage.tables import metadata
+from storage.tables import article_stories, metadata, outbox
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CSTO_MATCH = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO summit", ((0, 4),)))
@@ -85,13 +87,24 @@ async def test_articles_are_archived_once_by_any_identity(engine: AsyncEngine) -
     archive = SqlArchive(engine)
     first, second = await new_outlet(archive, "First"), await new_outlet(archive, "Second")
 
-    new = await archive_items(archive, first, [item(1), item(2), item(1), item(3, guid="guid-2")])
-    assert len(new) == 2  # a GUID repeated inside one document is one article
+    new = await archive_items(archive, first, [item(1), item(2), item(1), item(2, guid="other-guid")])
+    assert len(new) == 2  # an entry repeated inside one document (same GUID or same link) is one article
 
     again = [item(1), item(2, guid="churned-guid"), item(4, url="https://example.org/news/1")]
     assert await archive_items(archive, first, again) == []  # same GUID, same link, same canonical URL
     assert await archive_items(archive, second, [item(1, guid="syndicated")]) == []  # link seen elsewhere
     assert len(await archive_items(archive, second, [item(9)])) == 1
+    assert await archive.count_articles() == 3
+
+
+async def test_a_guid_reused_for_another_article_does_not_hide_it(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive)
+    assert len(await archive_items(archive, outlet, [item(1, guid="same"), item(2, guid="same")])) == 2
+    assert len(await archive_items(archive, outlet, [item(3, guid="same")])) == 1  # in a later poll too
+    assert await archive_items(archive, outlet, [item(2, guid="same"), item(3, guid="same")]) == []
+    moved = FeedItem("CSTO story 1", url="https://example.org/news/1-csto-story", guid="same", summary="lead")
+    assert await archive_items(archive, outlet, [moved]) == []  # same text under a new link: one article
     assert await archive.count_articles() == 3
 
 
@@ -265,3 +278,47 @@ async def test_oversized_identities_still_archive_once(engine: AsyncEngine) -> N
     huge = FeedItem(title="Long", url="https://example.org/" + "д" * 3000, guid="g" * 5000, language="x" * 99)
     assert len(await archive_items(archive, outlet, [huge])) == 1
     assert await archive_items(archive, outlet, [huge]) == []
+
+
+async def test_upgrading_an_archive_makes_each_old_article_its_own_story(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine, "0001")
+        async with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO outlets (name, url, kind, interval_seconds, enabled, consecutive_failures,"
+                " is_baselined, created_at) VALUES ('Old', 'https://old.example/feed', 'feed', 300, true, 0,"
+                " true, '2026-01-01 00:00:00')",
+                "INSERT INTO articles (outlet_id, guid, canonical_url, title, summary, first_seen_at)"
+                " SELECT id, 'g5', 'https://old.example/5', 'CSTO story 5', '', '2026-01-01 00:00:00' FROM outlets",
+                "INSERT INTO destinations (platform, address, title, enabled, created_at)"
+                " VALUES ('telegram', '-100123', 'desk', true, '2026-01-01 00:00:00')",
+                "INSERT INTO outbox (article_id, destination_id, state, attempts, next_attempt_at, created_at)"
+                " SELECT articles.id, destinations.id, 'sent', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00'"
+                " FROM articles, destinations",
+            ):
+                await connection.execute(text(statement))
+            old_id = (await connection.execute(text("SELECT id FROM articles"))).scalar_one()
+        await upgrade(engine)
+
+        async with engine.connect() as connection:
+            assert (await connection.execute(select(outbox.c.story_id))).scalars().all() == [old_id]
+        archive = SqlArchive(engine)
+        (old,) = await archive.list_outlets()
+        async with archive.poll_transaction() as tx:
+            (article,) = await tx.add_unseen_articles(old, [item(6)], NOW)
+            assert await tx.add_matches([ArticleMatches(article, (CSTO_MATCH,))], alert=True, now=NOW) == 0
+            assert await tx.add_unseen_articles(old, [item(5, url="https://old.example/5")], NOW) == []
+        async with engine.connect() as connection:
+            stories = (await connection.execute(select(article_stories.c.story_id))).scalars().all()
+        assert sorted(stories) == [old_id, article.id]
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migrated_schema_is_the_one_the_tables_describe(engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[object]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
