@@ -303,7 +303,8 @@ class ParserPool:
         worker.connection.close()
         worker.process.kill()
         await asyncio.to_thread(worker.process.join)
-        log.warning("parser worker replaced", extra={"pid": worker.process.pid})
+        # INFO: the document's outlet already fails with the reason; a one-off command prints one line.
+        log.info("parser worker replaced", extra={"pid": worker.process.pid})
         self._idle.put_nowait(await asyncio.to_thread(self._start))
 
     def _start(self) -> Worker:

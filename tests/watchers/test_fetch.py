@@ -180,7 +180,9 @@ async def test_an_honest_user_agent_is_sent(server: FeedServer) -> None:
 async def test_an_empty_200_to_a_conditional_get_is_not_modified(server: FeedServer) -> None:
     url = server.serve("/feed", Route(b"  \n", headers={"Cache-Control": "max-age=600"}))
     async with Fetcher(LOOPBACK) as fetcher:
-        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(outlet(url, Validators(last_modified="yesterday")))
+        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(
+            outlet(url, Validators(last_modified="yesterday"))
+        )
     # Validators the answer does not repeat are kept for the next conditional GET.
     assert outcome == NotModified(Validators(last_modified="yesterday"), timedelta(minutes=10))
     assert server.requests[0][1]["If-Modified-Since"] == "yesterday"
