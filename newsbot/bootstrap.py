@@ -22,7 +22,7 @@ from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
 from watchers.fetch import Fetcher, FetchPolicy
-from watchers.watcher import FeedWatcher, OutletWatcher
+from watchers.watcher import OutletWatcher
 from watchers.workers import ParserPool
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
                 archive=archive,
                 catalog=catalog,
                 outbox=SqlOutbox(engine),
-                watcher=OutletWatcher(fetcher, FeedWatcher(fetcher, parsers)),
+                watcher=OutletWatcher(fetcher, parsers),
                 watchlist=watchlist,
                 channels=channels,
                 console=console,

@@ -36,7 +36,7 @@ from core.query import QuerySyntaxError
 from core.scheduling import adaptive_interval, describe_health, reactivated
 from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
-from newsbot.bootstrap import App, fetch_policy, open_app, utc_now
+from newsbot.bootstrap import App, fetch_policy, open_app, parser_pool, utc_now
 from newsbot.runtime import Runtime, deliver_all_due
 from newsbot.settings import ConfigError, Settings, load_settings, parse_duration
 from newsbot.terminal import ProgressBar
@@ -47,8 +47,9 @@ from watchers.fetch import Fetcher, FetchError, Response
 from watchers.guard import refusal_reason
 from watchers.opml import OpmlError, read_opml, write_opml
 from watchers.page import selector_problem
-from watchers.parse import ParsedFeed, page_text, parse_feed
-from watchers.watcher import FeedWatcher, OutletWatcher
+from watchers.parse import ParsedFeed
+from watchers.watcher import OutletWatcher
+from watchers.workers import FEED, Reader, Reading, reason_of
 
 log = logging.getLogger("newsbot")
 
@@ -214,8 +215,9 @@ async def identify(
     """What `url` is and how many items a poll reads from it now, or a CommandError saying why not."""
     if not url.startswith("@") and (reason := refusal_reason(url, settings.fetch.allow_private_networks)):
         raise CommandError(f"refused: {reason}")
-    async with Fetcher(fetch_policy(settings)) as fetcher:
-        identified = await identify_outlet(fetcher, url, kind)
+    # The URL is user-supplied: everything it serves is parsed in workers with a time limit.
+    async with Fetcher(fetch_policy(settings)) as fetcher, parser_pool(settings) as parsers:
+        identified = await identify_outlet(fetcher, parsers, url, kind)
         if isinstance(identified, Unidentified):
             raise CommandError(f"{url}: {identified.reason}")
         if identified.kind is OutletKind.PAGE and not selectors.is_empty():
@@ -224,7 +226,7 @@ async def identify(
         outlet = Outlet(
             0, identified.title, identified.url, identified.kind, timedelta(minutes=5), selectors=selectors
         )
-        outcome: FetchOutcome = await OutletWatcher(fetcher, FeedWatcher(fetcher)).fetch(outlet)
+        outcome: FetchOutcome = await OutletWatcher(fetcher, parsers).fetch(outlet)
     if isinstance(outcome, Failed):
         raise CommandError(f"{identified.url}: {outcome.reason}")
     return identified, len(outcome.items) if isinstance(outcome, Modified) else 0
@@ -414,11 +416,16 @@ async def topics_test_command(args: argparse.Namespace, settings: Settings) -> i
 async def texts_at(settings: Settings, url: str) -> list[ArticleText]:
     """The items of the feed at `url`, or the text of the page there."""
     response = await fetch_document(settings, url)
-    feed = parse_feed(response.body)
-    if isinstance(feed, ParsedFeed):
-        return [ArticleText(title=item.title, body=item.summary, source=feed.title) for item in feed.items]
-    page = page_text(response.body)
-    return [ArticleText(title=page.title, body=page.summary)]
+    async with parser_pool(settings) as parsers:
+        feed = await parsers.parse(response.body, FEED)
+        if isinstance(feed, ParsedFeed):
+            return [
+                ArticleText(title=item.title, body=item.summary, source=feed.title) for item in feed.items
+            ]
+        page = await parsers.parse(response.body, Reading(Reader.TEXT))
+    if not isinstance(page, ParsedFeed):
+        raise CommandError(f"{url}: {reason_of(page)}")
+    return [ArticleText(title=page.title, body=page.items[0].summary)]
 
 
 async def db_upgrade_command(args: argparse.Namespace, settings: Settings) -> int:

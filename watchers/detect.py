@@ -11,10 +11,9 @@ from lxml.etree import ParserError
 
 from core.models import OutletKind
 from watchers.fetch import Fetcher, FetchError, Response
-from watchers.page import parse_page
-from watchers.parse import ParseError, parse_feed, plain_text
-from watchers.sitemap import parse_sitemap
-from watchers.telegram_channel import channel_in_path, is_telegram_url, parse_channel_preview, preview_url
+from watchers.parse import ParsedFeed, ParseError, plain_text
+from watchers.telegram_channel import channel_in_path, is_telegram_url, preview_url
+from watchers.workers import FEED, DocumentParser, Reader, Reading, reason_of
 
 SNIFF_BYTES = 4096
 MAX_DISCOVERED = 3
@@ -100,14 +99,15 @@ def page_title(body: bytes) -> str:
 
 
 async def identify_outlet(
-    fetcher: Fetcher, url: str, kind: OutletKind | None = None
+    fetcher: Fetcher, parser: DocumentParser, url: str, kind: OutletKind | None = None
 ) -> Identified | Unidentified:
     """Fetch `url` and say what it is; a page that announces a feed is watched through the feed.
 
-    `kind` forces the kind (the `--kind` option) and turns feed discovery off.
+    `kind` forces the kind (the `--kind` option) and turns feed discovery off. Documents are parsed
+    by `parser`: the URL is user-supplied, so in production that is a ParserPool with a time limit.
     """
     if kind is OutletKind.TELEGRAM or (kind is None and kind_from_url(url) is OutletKind.TELEGRAM):
-        return await identify_channel(fetcher, url)
+        return await identify_channel(fetcher, parser, url)
     response = await fetch_ok(fetcher, url)
     if isinstance(response, Unidentified):
         return response
@@ -117,28 +117,29 @@ async def identify_outlet(
         or kind_from_url(url)
     )
     if found is OutletKind.FEED:
-        feed = parse_feed(response.body)
-        if isinstance(feed, ParseError):
-            return Unidentified(feed.reason)
+        feed = await parser.parse(response.body, FEED)
+        if not isinstance(feed, ParsedFeed):
+            return Unidentified(reason_of(feed))
         return Identified(OutletKind.FEED, url, feed.title, parser=feed.parser)
     if found is OutletKind.SITEMAP:
-        sitemap = parse_sitemap(response.body)
+        sitemap = await parser.parse(response.body, Reading(Reader.SITEMAP))
         if isinstance(sitemap, ParseError):
             return Unidentified(sitemap.reason)
         return Identified(OutletKind.SITEMAP, url, urlsplit(url).hostname or url, parser="sitemap")
     if found is OutletKind.PAGE:
         if kind is None:
-            discovered = await first_working_feed(fetcher, discover_feeds(response.body, response.url))
+            candidates = discover_feeds(response.body, response.url)
+            discovered = await first_working_feed(fetcher, parser, candidates)
             if discovered is not None:
                 return discovered
-        page = parse_page(response.body, response.url)
-        if isinstance(page, ParseError):
-            return Unidentified(page.reason)
+        page = await parser.parse(response.body, Reading(Reader.PAGE, base_url=response.url))
+        if not isinstance(page, ParsedFeed):
+            return Unidentified(reason_of(page))
         return Identified(OutletKind.PAGE, url, page.title, parser=page.parser)
     return Unidentified("not a feed, an HTML page, a sitemap or a Telegram channel")
 
 
-async def identify_channel(fetcher: Fetcher, url: str) -> Identified | Unidentified:
+async def identify_channel(fetcher: Fetcher, parser: DocumentParser, url: str) -> Identified | Unidentified:
     preview = preview_url(url)
     if preview is None:
         return Unidentified(
@@ -148,20 +149,24 @@ async def identify_channel(fetcher: Fetcher, url: str) -> Identified | Unidentif
     if isinstance(response, Unidentified):
         return response
     channel = channel_in_path(urlsplit(preview).path) or preview
-    parsed = parse_channel_preview(response.body, response.url, channel)
-    if isinstance(parsed, ParseError):
-        return Unidentified(parsed.reason)
+    parsed = await parser.parse(
+        response.body, Reading(Reader.TELEGRAM, base_url=response.url, channel=channel)
+    )
+    if not isinstance(parsed, ParsedFeed):
+        return Unidentified(reason_of(parsed))
     return Identified(OutletKind.TELEGRAM, preview, parsed.title, parser=parsed.parser)
 
 
-async def first_working_feed(fetcher: Fetcher, candidates: tuple[str, ...]) -> Identified | None:
+async def first_working_feed(
+    fetcher: Fetcher, parser: DocumentParser, candidates: tuple[str, ...]
+) -> Identified | None:
     """The first announced feed that fetches and parses (each fetch passes the SSRF guard)."""
     for candidate in candidates[:MAX_DISCOVERED]:
         response = await fetch_ok(fetcher, candidate)
         if isinstance(response, Unidentified):
             continue
-        feed = parse_feed(response.body)
-        if not isinstance(feed, ParseError):
+        feed = await parser.parse(response.body, FEED)
+        if isinstance(feed, ParsedFeed):
             return Identified(
                 OutletKind.FEED, candidate, feed.title, note="announced by the page", parser=feed.parser
             )

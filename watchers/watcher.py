@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from core.models import Failed, FeedItem, FetchOutcome, Modified, NotModified, Outlet, OutletKind, Validators
-from core.ports import Watcher
 from watchers.fetch import Fetcher, FetchError, Response
 from watchers.freshness import feed_ttl
-from watchers.page import parse_page
 from watchers.parse import ParsedFeed, ParseError, charset_of
-from watchers.sitemap import SitemapIndex, parse_sitemap
-from watchers.telegram_channel import channel_in_path, parse_channel_preview, preview_url
-from watchers.workers import FeedParser, ThreadParser
+from watchers.sitemap import SitemapIndex
+from watchers.telegram_channel import channel_in_path, preview_url
+from watchers.workers import DocumentParser, Reader, Reading, reason_of
 
 # A sitemap index can list thousands of children; today's articles are in the newest few.
 SITEMAP_CHILDREN = 3
@@ -23,9 +20,9 @@ SITEMAP_CHILDREN = 3
 class FeedWatcher:
     """core.ports.Watcher for RSS, Atom and JSON Feed outlets."""
 
-    def __init__(self, fetcher: Fetcher, parser: FeedParser | None = None) -> None:
+    def __init__(self, fetcher: Fetcher, parser: DocumentParser) -> None:
         self._fetcher = fetcher
-        self._parser = parser or ThreadParser()
+        self._parser = parser
 
     async def fetch(self, outlet: Outlet) -> FetchOutcome:
         response = await self._fetcher.get(outlet.url, outlet.state.validators)
@@ -36,9 +33,10 @@ class FeedWatcher:
         if unread is not None:
             return unread
         # Parsing is CPU work, and hostile input; it runs in a worker with a time limit.
-        parsed = await self._parser.parse(response.body, charset_of(response.headers.get("content-type", "")))
-        if isinstance(parsed, ParseError):
-            return Failed(parsed.reason)
+        charset = charset_of(response.headers.get("content-type", ""))
+        parsed = await self._parser.parse(response.body, Reading(charset=charset))
+        if not isinstance(parsed, ParsedFeed):
+            return Failed(reason_of(parsed))
         max_age = response.max_age(datetime.now(UTC))
         return Modified(parsed.items, response.validators, max_age, feed_ttl(response.body))
 
@@ -49,11 +47,15 @@ def refreshed(old: Validators, new: Validators) -> Validators:
 
 
 class OutletWatcher:
-    """core.ports.Watcher for every kind of outlet: feeds go to the feed watcher, the rest are read here."""
+    """core.ports.Watcher for every kind of outlet: feeds go to the feed watcher, the rest are read here.
 
-    def __init__(self, fetcher: Fetcher, feeds: Watcher) -> None:
+    Every kind is parsed by `parser` (in production a ParserPool: worker processes with a time limit).
+    """
+
+    def __init__(self, fetcher: Fetcher, parser: DocumentParser) -> None:
         self._fetcher = fetcher
-        self._feeds = feeds
+        self._parser = parser
+        self._feeds = FeedWatcher(fetcher, parser)
 
     async def fetch(self, outlet: Outlet) -> FetchOutcome:
         if outlet.kind is OutletKind.FEED:
@@ -67,7 +69,7 @@ class OutletWatcher:
         unread = unread_outcome(response, outlet)
         if unread is not None:
             return unread
-        parsed = await parse_off_loop(outlet, response)
+        parsed = await self._parser.parse(response.body, reading_for(outlet, response.url))
         if isinstance(parsed, SitemapIndex):
             return await self._read_children(parsed, response)
         if isinstance(parsed, ParseError):
@@ -85,7 +87,7 @@ class OutletWatcher:
                     fetched.reason if isinstance(fetched, FetchError) else f"HTTP {fetched.status}"
                 )
                 continue
-            parsed = await asyncio.get_running_loop().run_in_executor(None, parse_sitemap, fetched.body)
+            parsed = await self._parser.parse(fetched.body, Reading(Reader.SITEMAP))
             if isinstance(parsed, ParsedFeed):
                 items += parsed.items
             else:
@@ -111,12 +113,11 @@ def unread_outcome(response: Response, outlet: Outlet) -> FetchOutcome | None:
     return None
 
 
-async def parse_off_loop(outlet: Outlet, response: Response) -> ParsedFeed | SitemapIndex | ParseError:
-    """Parse by kind in a worker thread, keeping the event loop free for other outlets."""
-    loop = asyncio.get_running_loop()
+def reading_for(outlet: Outlet, final_url: str) -> Reading:
+    """How to parse what an outlet that is not a feed sent from `final_url` (after redirects)."""
     if outlet.kind is OutletKind.PAGE:
-        return await loop.run_in_executor(None, parse_page, response.body, response.url, outlet.selectors)
+        return Reading(Reader.PAGE, base_url=final_url, selectors=outlet.selectors)
     if outlet.kind is OutletKind.SITEMAP:
-        return await loop.run_in_executor(None, parse_sitemap, response.body)
+        return Reading(Reader.SITEMAP)
     channel = channel_in_path(urlsplit(preview_url(outlet.url) or outlet.url).path) or outlet.name
-    return await loop.run_in_executor(None, parse_channel_preview, response.body, response.url, channel)
+    return Reading(Reader.TELEGRAM, base_url=final_url, channel=channel)

@@ -7,48 +7,97 @@ import json
 import logging
 import multiprocessing
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
-from core.models import FeedItem
-from watchers.parse import ParsedFeed, ParseError, parse_feed
+from core.models import FeedItem, PageSelectors
+from watchers.page import parse_page
+from watchers.parse import ParsedFeed, ParseError, page_text, parse_feed
+from watchers.sitemap import ChildSitemap, SitemapIndex, parse_sitemap
+from watchers.telegram_channel import parse_channel_preview
 
 log = logging.getLogger(__name__)
 
-ParseResult = ParsedFeed | ParseError
+Parsed = ParsedFeed | SitemapIndex | ParseError
 READY = b"ready"
 STARTUP_SECONDS = 60.0
 
 
-class FeedParser(Protocol):
-    async def parse(self, body: bytes, charset: str | None = None) -> ParseResult: ...
+class Reader(StrEnum):
+    """Which parser reads a document."""
+
+    FEED = "feed"
+    PAGE = "page"
+    SITEMAP = "sitemap"
+    TELEGRAM = "telegram"
+    TEXT = "text"  # an article's title and visible text, as one item
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A parse request: the reader, and what that reader needs besides the document's bytes."""
+
+    reader: Reader = Reader.FEED
+    charset: str | None = None  # feed: the charset the HTTP headers declare
+    base_url: str = ""  # page, telegram: the address relative links resolve against
+    selectors: PageSelectors = field(default_factory=PageSelectors)
+    channel: str = ""  # telegram: the channel's name, for "missing" and "private" messages
+
+
+FEED = Reading()
+
+
+class DocumentParser(Protocol):
+    async def parse(self, body: bytes, reading: Reading = FEED) -> Parsed: ...
+
+
+def read_document(body: bytes, reading: Reading) -> Parsed:
+    """Parse `body` with the reader `reading` names, in this process."""
+    match reading.reader:
+        case Reader.FEED:
+            return parse_feed(body, reading.charset)
+        case Reader.PAGE:
+            return parse_page(body, reading.base_url, reading.selectors)
+        case Reader.SITEMAP:
+            return parse_sitemap(body)
+        case Reader.TELEGRAM:
+            return parse_channel_preview(body, reading.base_url, reading.channel)
+        case Reader.TEXT:
+            text = page_text(body)
+            return ParsedFeed(text.title, (text,), "page-text")
+
+
+def reason_of(parsed: SitemapIndex | ParseError) -> str:
+    """Why a document that should have been one list of items (a feed, a page, a channel) is not."""
+    return parsed.reason if isinstance(parsed, ParseError) else "a sitemap index, not a list of items"
 
 
 class ThreadParser:
-    """Parses in a thread of this process: for one-off commands and tests, not for hostile input at scale."""
+    """Parses in a thread of this process, without a time limit: for tests, not for hostile input."""
 
-    async def parse(self, body: bytes, charset: str | None = None) -> ParseResult:
-        return await asyncio.to_thread(parse_feed, body, charset)
+    async def parse(self, body: bytes, reading: Reading = FEED) -> Parsed:
+        return await asyncio.to_thread(read_document, body, reading)
 
 
 def serve(connection: Connection, memory_limit: int) -> None:
-    """A worker's loop: a document in, a parse result out, until the pipe closes."""
+    """A worker's loop: a request and a document in, a parse result out, until the pipe closes."""
     if memory_limit:
         # Address space, not resident size: a parser that balloons fails here, not the machine.
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     connection.send_bytes(READY)
     while True:
         try:
-            charset = connection.recv_bytes().decode() or None
+            request = connection.recv_bytes()
             body = connection.recv_bytes()
         except (EOFError, OSError):
             return
         try:
-            answer = encode_result(parse_feed(body, charset))
+            answer = encode_result(read_document(body, decode_reading(request)))
         except MemoryError:
             answer = encode_result(ParseError("the document needs too much memory to parse", "memory"))
         except RecursionError:
@@ -58,36 +107,76 @@ def serve(connection: Connection, memory_limit: int) -> None:
         connection.send_bytes(answer)
 
 
-# Results cross the process boundary as JSON, not pickle: a worker that hostile input managed to
-# subvert can then send wrong data at worst, never code for the main process to run.
-def encode_result(result: ParseResult) -> bytes:
-    if isinstance(result, ParseError):
-        return json.dumps({"error": result.reason, "code": result.code}).encode()
-    items = [
-        [
-            item.title,
-            item.url,
-            item.guid,
-            item.summary,
-            item.published.isoformat() if item.published else None,
-            item.language,
-        ]
-        for item in result.items
-    ]
+# Requests and results cross the process boundary as JSON, not pickle: a worker that hostile input
+# managed to subvert can then send wrong data at worst, never code for the main process to run.
+def encode_reading(reading: Reading) -> bytes:
+    selectors = reading.selectors
     document = {
-        "title": result.title,
-        "parser": result.parser,
-        "degraded": result.degraded,
-        "items": items,
+        "reader": reading.reader.value,
+        "charset": reading.charset,
+        "base_url": reading.base_url,
+        "selectors": [selectors.item, selectors.title, selectors.link, selectors.date],
+        "channel": reading.channel,
     }
     return json.dumps(document, ensure_ascii=False).encode()
 
 
-def decode_result(data: bytes) -> ParseResult:
+def decode_reading(data: bytes) -> Reading:
+    document = json.loads(data)
+    item, title, link, date = (optional_text(value) for value in document["selectors"])
+    return Reading(
+        Reader(document["reader"]),
+        optional_text(document["charset"]),
+        str(document["base_url"]),
+        PageSelectors(item, title, link, date),
+        str(document["channel"]),
+    )
+
+
+def encode_result(result: Parsed) -> bytes:
+    document: dict[str, Any]
+    if isinstance(result, ParseError):
+        document = {"error": result.reason, "code": result.code}
+    elif isinstance(result, SitemapIndex):
+        document = {
+            "children": [
+                [child.url, child.modified.isoformat() if child.modified else None]
+                for child in result.children
+            ]
+        }
+    else:
+        items = [
+            [
+                item.title,
+                item.url,
+                item.guid,
+                item.summary,
+                item.published.isoformat() if item.published else None,
+                item.language,
+            ]
+            for item in result.items
+        ]
+        document = {
+            "title": result.title,
+            "parser": result.parser,
+            "degraded": result.degraded,
+            "items": items,
+        }
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def decode_result(data: bytes) -> Parsed:
     """The result a worker sent; raises ValueError, TypeError or KeyError if it is malformed."""
     document = json.loads(data)
     if "error" in document:
         return ParseError(str(document["error"]), str(document["code"]))
+    if "children" in document:
+        return SitemapIndex(
+            tuple(
+                ChildSitemap(str(url), datetime.fromisoformat(modified) if modified else None)
+                for url, modified in document["children"]
+            )
+        )
     items = tuple(
         FeedItem(
             title=str(title),
@@ -120,8 +209,10 @@ class Worker:
 class ParserPool:
     """A few long-lived parser processes; use as `async with ParserPool(...) as parsers`.
 
-    Each parse gets `timeout`; past it the worker is killed and replaced, so a pathological feed
-    (entity expansion that slipped through, feedparser's e-mail regex) costs seconds, not the bot.
+    Every kind of document (feed, page, sitemap, Telegram preview, article text) is parsed here.
+    Each parse gets `timeout`; past it the worker is killed and replaced, so a pathological document
+    (entity expansion that slipped through, feedparser's e-mail regex, a huge page) costs seconds,
+    not the bot.
     """
 
     def __init__(
@@ -151,7 +242,7 @@ class ParserPool:
             if self._started:
                 return
             # Workers fork from a server that has imported the parsers once: a restart takes milliseconds.
-            self._context.set_forkserver_preload(["watchers.parse"])
+            self._context.set_forkserver_preload(["watchers.workers"])
             for _ in range(self._size):
                 self._idle.put_nowait(await asyncio.to_thread(self._start))
             self._started = True
@@ -167,12 +258,12 @@ class ParserPool:
             worker.connection.close()  # the worker reads EOF and returns
         await asyncio.to_thread(stop_all, workers)
 
-    async def parse(self, body: bytes, charset: str | None = None) -> ParseResult:
+    async def parse(self, body: bytes, reading: Reading = FEED) -> Parsed:
         """Parse `body` in a worker within the time limit; every failure is a ParseError value."""
         await self._ensure_started()
         worker = await self._idle.get()
         try:
-            result = await self._run(worker, body, charset)
+            result = await self._run(worker, body, reading)
         except TimeoutError:
             await self._replace(worker)
             seconds = self._timeout.total_seconds()
@@ -187,7 +278,7 @@ class ParserPool:
         self._idle.put_nowait(worker)
         return result
 
-    async def _run(self, worker: Worker, body: bytes, charset: str | None) -> ParseResult:
+    async def _run(self, worker: Worker, body: bytes, reading: Reading) -> Parsed:
         loop = asyncio.get_running_loop()
         readable: asyncio.Future[None] = loop.create_future()
         descriptor = worker.connection.fileno()
@@ -198,7 +289,7 @@ class ParserPool:
 
         loop.add_reader(descriptor, wake)
         try:
-            worker.connection.send_bytes((charset or "").encode())
+            worker.connection.send_bytes(encode_reading(reading))
             worker.connection.send_bytes(body)  # the idle worker is already reading
             async with asyncio.timeout(self._timeout.total_seconds()):
                 await readable
@@ -212,7 +303,8 @@ class ParserPool:
         worker.connection.close()
         worker.process.kill()
         await asyncio.to_thread(worker.process.join)
-        log.warning("parser worker replaced", extra={"pid": worker.process.pid})
+        # INFO: the document's outlet already fails with the reason; a one-off command prints one line.
+        log.info("parser worker replaced", extra={"pid": worker.process.pid})
         self._idle.put_nowait(await asyncio.to_thread(self._start))
 
     def _start(self) -> Worker:

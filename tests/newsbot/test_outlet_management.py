@@ -18,6 +18,7 @@ from newsbot.settings import ConfigError, load_settings
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from tests.fake_servers.outlet_pages import SAMPLES, html, sample, serve_channel
 from tests.newsbot.test_cli import REPO, newsbot
+from tests.watchers.test_hostile import author_email_redos
 
 Row = tuple[str, str, str, str, int, str | None]
 
@@ -175,6 +176,18 @@ async def test_check_and_add_detect_each_kind(server: FeedServer, tmp_path: Path
         f"Vlast\tpage\tevery 15 min\tnever polled\t{page}\tKazakhstan",
         f"Vlast.kz\tfeed\tevery 5 min\tnever polled\t{feed}\t-",
     ]
+
+
+async def test_a_feed_that_parses_too_long_is_stopped_and_reported_in_one_line(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    config = config_file(tmp_path, allow_private_networks=True)
+    url = server.serve("/feed", Route(author_email_redos()))  # minutes in feedparser without the limit
+    result = await newsbot(
+        tmp_path, "outlets", "check", url, "--config", str(config), NEWSBOT_FETCH_PARSE_TIMEOUT="1s"
+    )
+    assert (result.status, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [f"newsbot: {url}: parsing took longer than 1 s and was stopped"]
 
 
 async def test_channels_that_cannot_be_watched_are_refused_with_the_reason(tmp_path: Path) -> None:

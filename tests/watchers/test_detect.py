@@ -25,6 +25,7 @@ from watchers.detect import (
     kind_from_url,
 )
 from watchers.fetch import Fetcher, FetchPolicy
+from watchers.workers import ThreadParser
 
 LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=5))
 JSON_FEED = b'{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": []}'
@@ -123,7 +124,7 @@ async def server() -> AsyncIterator[FeedServer]:
 
 async def identify(url: str, kind: OutletKind | None = None) -> Identified | Unidentified:
     async with Fetcher(LOOPBACK) as fetcher:
-        return await identify_outlet(fetcher, url, kind)
+        return await identify_outlet(fetcher, ThreadParser(), url, kind)
 
 
 async def test_a_page_announcing_a_feed_is_watched_through_the_feed(server: FeedServer) -> None:
@@ -167,7 +168,7 @@ async def test_unidentifiable_urls_say_why(server: FeedServer) -> None:
     assert await identify(text) == Unidentified("not a feed, an HTML page, a sitemap or a Telegram channel")
     assert await identify(server.url("/gone")) == Unidentified("HTTP 404")
     async with Fetcher(FetchPolicy(allow_private_networks=False)) as guarded:
-        refused = await identify_outlet(guarded, server.url("/notes.txt"))
+        refused = await identify_outlet(guarded, ThreadParser(), server.url("/notes.txt"))
     assert refused == Unidentified("refused: 127.0.0.1 is a loopback address")
     assert [path for path, _headers in server.requests].count("/notes.txt") == 1
 

@@ -15,6 +15,7 @@ from core.models import Failed, Modified, NotModified, Outlet, OutletKind, Outle
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from watchers.fetch import Fetcher, FetchError, FetchPolicy, Gates, Response
 from watchers.watcher import FeedWatcher
+from watchers.workers import ThreadParser
 
 LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=2), max_bytes=100_000)
 
@@ -32,7 +33,7 @@ def outlet(url: str, validators: Validators = Validators()) -> Outlet:
 async def test_conditional_get_turns_into_not_modified(server: FeedServer) -> None:
     url = server.serve("/feed", Route(rss([news_entry(1, "CSTO drills")]), etag='"v1"'))
     async with Fetcher(LOOPBACK) as fetcher:
-        watcher = FeedWatcher(fetcher)
+        watcher = FeedWatcher(fetcher, ThreadParser())
         first = await watcher.fetch(outlet(url))
         assert isinstance(first, Modified)
         assert [i.title for i in first.items] == ["CSTO drills"]
@@ -54,7 +55,7 @@ async def test_conditional_get_turns_into_not_modified(server: FeedServer) -> No
 async def test_failures_are_values_with_reasons(server: FeedServer, route: Route, reason: str) -> None:
     url = server.serve("/feed", route)
     async with Fetcher(LOOPBACK) as fetcher:
-        outcome = await FeedWatcher(fetcher).fetch(outlet(url))
+        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(outlet(url))
     assert isinstance(outcome, Failed)
     assert reason in outcome.reason
 
@@ -62,7 +63,7 @@ async def test_failures_are_values_with_reasons(server: FeedServer, route: Route
 async def test_rate_limit_carries_retry_after(server: FeedServer) -> None:
     url = server.serve("/feed", Route(b"", status=429, headers={"Retry-After": "120"}))
     async with Fetcher(LOOPBACK) as fetcher:
-        outcome = await FeedWatcher(fetcher).fetch(outlet(url))
+        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(outlet(url))
     assert outcome == Failed("HTTP 429: the outlet asks us to slow down", timedelta(seconds=120))
 
 
@@ -179,7 +180,9 @@ async def test_an_honest_user_agent_is_sent(server: FeedServer) -> None:
 async def test_an_empty_200_to_a_conditional_get_is_not_modified(server: FeedServer) -> None:
     url = server.serve("/feed", Route(b"  \n", headers={"Cache-Control": "max-age=600"}))
     async with Fetcher(LOOPBACK) as fetcher:
-        outcome = await FeedWatcher(fetcher).fetch(outlet(url, Validators(last_modified="yesterday")))
+        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(
+            outlet(url, Validators(last_modified="yesterday"))
+        )
     # Validators the answer does not repeat are kept for the next conditional GET.
     assert outcome == NotModified(Validators(last_modified="yesterday"), timedelta(minutes=10))
     assert server.requests[0][1]["If-Modified-Since"] == "yesterday"
@@ -190,7 +193,7 @@ async def test_freshness_hints_reach_the_outcome(server: FeedServer) -> None:
     headers = {"Cache-Control": "public, max-age=300", "Expires": "Thu, 26 Nov 2026 12:00:00 GMT"}
     url = server.serve("/feed", Route(body, headers=headers))
     async with Fetcher(LOOPBACK) as fetcher:
-        outcome = await FeedWatcher(fetcher).fetch(outlet(url))
+        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(outlet(url))
     assert isinstance(outcome, Modified)
     # Cache-Control wins over Expires (RFC 9111 §4.2.1); the <ttl> is in minutes.
     assert (outcome.max_age, outcome.ttl) == (timedelta(minutes=5), timedelta(minutes=45))

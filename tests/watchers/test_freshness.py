@@ -21,6 +21,7 @@ from tests.fake_servers.feeds import FeedServer, Route, rss
 from watchers.fetch import Fetcher, FetchPolicy
 from watchers.freshness import LONGEST, cache_lifetime, feed_ttl
 from watchers.watcher import FeedWatcher
+from watchers.workers import ThreadParser
 
 NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
 DATE = "Fri, 27 Nov 2026 04:00:00 GMT"
@@ -116,7 +117,7 @@ async def test_the_watcher_hands_the_lifetime_to_core(route: Route, expected: Fe
         known = Outlet(
             1, "Fake", url, OutletKind.FEED, timedelta(minutes=5), OutletState(validators=Validators('"v1"'))
         )
-        outcome = await FeedWatcher(fetcher).fetch(known)
+        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(known)
     assert outcome == expected
 
 
@@ -124,7 +125,7 @@ async def test_the_watcher_hands_the_lifetime_to_core(route: Route, expected: Fe
 async def test_a_hostile_retry_after_is_a_long_wait_not_a_crash(value: str) -> None:
     async with FeedServer() as server, Fetcher(LOOPBACK) as fetcher:
         url = server.serve("/feed", Route(b"", status=429, headers={"Retry-After": value}))
-        outcome = await FeedWatcher(fetcher).fetch(
+        outcome = await FeedWatcher(fetcher, ThreadParser()).fetch(
             Outlet(1, "Fake", url, OutletKind.FEED, timedelta(minutes=5))
         )
     assert outcome == Failed("HTTP 429: the outlet asks us to slow down", LONGEST)

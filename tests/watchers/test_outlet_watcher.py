@@ -33,7 +33,8 @@ from tests.fake_servers.outlet_pages import (
     serve_sitemap_index,
 )
 from watchers.fetch import Fetcher, FetchPolicy
-from watchers.watcher import FeedWatcher, OutletWatcher
+from watchers.watcher import OutletWatcher
+from watchers.workers import ThreadParser
 
 LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=5))
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -57,7 +58,7 @@ def outlet(
 
 async def fetch(target: Outlet) -> Modified | NotModified | Failed:
     async with Fetcher(LOOPBACK) as fetcher:
-        return await OutletWatcher(fetcher, FeedWatcher(fetcher)).fetch(target)
+        return await OutletWatcher(fetcher, ThreadParser()).fetch(target)
 
 
 def titles(outcome: object) -> list[str]:
@@ -165,7 +166,7 @@ async def test_a_poll_cycle_of_every_kind_archives_and_matches(
     watchlist = compile_watchlist([Topic("SCO", "SCO OR ШОС"), Topic("CSTO", "CSTO OR ОДКБ")])
     async with Fetcher(LOOPBACK) as fetcher:
         reports = await poll_outlets(
-            outlets, OutletWatcher(fetcher, FeedWatcher(fetcher)), archive, watchlist, NOW, lambda: 0.0
+            outlets, OutletWatcher(fetcher, ThreadParser()), archive, watchlist, NOW, lambda: 0.0
         )
     by_name = {report.outlet.name: report for report in reports}
     assert {name: report.error for name, report in by_name.items()} == dict.fromkeys(by_name)
