@@ -162,7 +162,8 @@ class SqlSearch:
 
     async def outlet_names(self) -> dict[int, str]:
         async with self._engine.connect() as connection:
-            return dict((await connection.execute(select(outlets.c.id, outlets.c.name))).tuples().all())
+            rows = await connection.execute(select(outlets.c.id, outlets.c.name))
+            return {outlet_id: name for outlet_id, name in rows}
 
     def _text_condition(self, plan: Candidates) -> ColumnElement[bool]:
         if self._sqlite:
