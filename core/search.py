@@ -95,10 +95,13 @@ class Cursor:
     def decode(text: str) -> Cursor:
         """The cursor `encode` wrote; ValueError for anything else."""
         time, _, article_id = text.rpartition("~")
-        parsed = datetime.fromisoformat(time)
-        if parsed.tzinfo is None:
-            raise ValueError("cursor time has no time zone")
-        return Cursor(parsed, int(article_id))
+        try:
+            parsed = datetime.fromisoformat(time)
+            if parsed.tzinfo is not None:
+                return Cursor(parsed, int(article_id))
+        except ValueError:
+            pass
+        raise ValueError(f"not a cursor from a previous page: {text!r}")
 
 
 @dataclass(frozen=True, slots=True)

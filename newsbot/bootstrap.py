@@ -21,6 +21,7 @@ from storage.catalog import SqlCatalog
 from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
+from storage.search import SqlSearch
 from watchers.fetch import Fetcher, FetchPolicy
 from watchers.watcher import FeedWatcher
 
@@ -42,6 +43,7 @@ class App:
     archive: SqlArchive
     catalog: SqlCatalog
     outbox: SqlOutbox
+    search: SqlSearch
     watcher: FeedWatcher
     watchlist: Watchlist
     channels: dict[Platform, Channel]
@@ -107,6 +109,7 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
                 archive=archive,
                 catalog=catalog,
                 outbox=SqlOutbox(engine),
+                search=SqlSearch(engine),
                 watcher=FeedWatcher(fetcher),
                 watchlist=watchlist,
                 channels=channels,
