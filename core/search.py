@@ -21,10 +21,11 @@ from core.watchlist import compile_watchlist
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-# Candidates read per round trip, and at most this many per page: a query whose index terms are
-# common but whose matches are rare (an acronym that is also an everyday word) returns a shorter
-# page with a cursor instead of reading the whole archive at once.
-BATCH = 200
+# Candidates are read in batches that start at the page size and double up to MAX_BATCH (most
+# candidates are hits, and confirming one costs a matcher pass); after MAX_SCANNED a query whose
+# index terms are common but whose matches are rare (an acronym that is also an everyday word)
+# returns a shorter page with a cursor instead of reading the whole archive at once.
+MAX_BATCH = 1000
 MAX_SCANNED = 20_000
 
 _AGE = re.compile(r"^(\d{1,6})(m|h|d|w)$")
@@ -213,6 +214,16 @@ def candidates(expr: Expr, outlet_names: Mapping[int, str]) -> Candidates | None
     return AnyOf(tuple(child for child in children if child is not None))
 
 
+def _has_source(expr: Expr) -> bool:
+    if isinstance(expr, Match):
+        return expr.scope is Scope.SOURCE
+    if isinstance(expr, Lang):
+        return False
+    if isinstance(expr, Not):
+        return _has_source(expr.child)
+    return any(_has_source(child) for child in expr.children)
+
+
 def is_text_only(plan: Candidates) -> bool:
     """True when the whole plan is answered by the full-text index alone."""
     if isinstance(plan, AllOf | AnyOf):
@@ -236,14 +247,16 @@ async def search_archive(index: SearchIndex, request: SearchRequest, now: dateti
     watchlist = compile_watchlist([Topic("search", text)])
     limit = max(1, min(request.limit, MAX_LIMIT))
     await index.refresh()
-    plan = candidates(expr, await index.outlet_names())
+    names = await index.outlet_names() if _has_source(expr) else {}
+    plan = candidates(expr, names)
     oldest = now - since if since is not None else None
     found: list[tuple[Article, Snippet, tuple[str, ...]]] = []
     after = request.after
     scanned = 0
     exhausted = False
+    size = limit + 1
     while len(found) <= limit and scanned < MAX_SCANNED:
-        batch = await index.candidates(plan, oldest, after, BATCH)
+        batch = await index.candidates(plan, oldest, after, size)
         for article in batch:
             after = Cursor(sort_time(article), article.id)
             text_of = ArticleText(article.title, article.summary, article.outlet_name, article.language or "")
@@ -253,9 +266,10 @@ async def search_archive(index: SearchIndex, request: SearchRequest, now: dateti
                 if len(found) > limit:
                     break
         scanned += len(batch)
-        if len(batch) < BATCH:
+        if len(batch) < size:
             exhausted = True
             break
+        size = min(2 * size, MAX_BATCH)
     page = found[:limit]
     if len(found) > limit:
         last = page[-1][0]

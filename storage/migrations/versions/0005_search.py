@@ -67,7 +67,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['article_id'], ['articles.id'], name=op.f('fk_article_search_article_id_articles'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('article_id', name=op.f('pk_article_search'))
         )
-        op.create_index('ix_article_search_document', 'article_search', ['document'], postgresql_using='gin')
+        # fastupdate off: entries go straight into the GIN tree instead of a pending list that
+        # every search would scan; index writes happen in storage.search.refresh, off the poll path.
+        op.create_index('ix_article_search_document', 'article_search', ['document'], postgresql_using='gin', postgresql_with={'fastupdate': 'off'})
         triggers = POSTGRESQL_TRIGGERS
     for statement in triggers:
         op.execute(statement)
