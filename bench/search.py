@@ -21,7 +21,6 @@ import html
 import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -242,7 +241,9 @@ async def main() -> None:
     start = time.perf_counter()
     items = load_items()
     rows = generate(items, args.articles)
-    print(f"{len(items):,} corpus items → {len(rows):,} articles generated in {time.perf_counter() - start:.1f} s")
+    print(
+        f"{len(items):,} corpus items → {len(rows):,} articles generated in {time.perf_counter() - start:.1f} s"
+    )
     baseline = full_scan_seconds(rows, "Tokayev")
     print(f"baseline, matcher over every article (no index) for 'Tokayev': {baseline * 1000:,.0f} ms")
 

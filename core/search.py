@@ -16,7 +16,7 @@ from core.models import Article, ArticleText, Snippet, Topic
 from core.names import expand_term
 from core.normalize import fold
 from core.ports import SearchIndex
-from core.query import All, Any, Expr, Lang, Match, Not, QuerySyntaxError, Scope, Term, TermKind, parse_query
+from core.query import All, Expr, Lang, Match, Not, QuerySyntaxError, Scope, Term, TermKind, parse_query
 from core.watchlist import compile_watchlist
 
 DEFAULT_LIMIT = 20
@@ -310,4 +310,3 @@ def describe_candidates(plan: Candidates | None) -> str:
         return f"lang:{plan.code}"
     joiner = " AND " if isinstance(plan, AllOf) else " OR "
     return "(" + joiner.join(describe_candidates(child) for child in plan.children) + ")"
-

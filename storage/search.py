@@ -114,13 +114,15 @@ class SqlSearch:
                 return
         while True:
             async with self._engine.begin() as connection:
-                queued = (
-                    await connection.execute(
-                        select(search_queue.c.id, search_queue.c.article_id)
-                        .order_by(search_queue.c.id)
-                        .limit(REFRESH_BATCH)
-                    )
-                ).all()
+                statement = (
+                    select(search_queue.c.id, search_queue.c.article_id)
+                    .order_by(search_queue.c.id)
+                    .limit(REFRESH_BATCH)
+                )
+                if not self._sqlite:
+                    # Several workers may refresh at once; each takes queue rows no other holds.
+                    statement = statement.with_for_update(skip_locked=True)
+                queued = (await connection.execute(statement)).all()
                 if not queued:
                     return
                 await self._reindex(connection, sorted({article_id for _, article_id in queued}))
@@ -161,7 +163,8 @@ class SqlSearch:
             await connection.execute(
                 text(
                     "INSERT INTO article_search (article_id, document) "
-                    "VALUES (:id, to_tsvector('simple', :document))"
+                    "VALUES (:id, to_tsvector('simple', :document)) "
+                    "ON CONFLICT (article_id) DO UPDATE SET document = excluded.document"
                 ),
                 documents,
             )
@@ -169,7 +172,7 @@ class SqlSearch:
     async def outlet_names(self) -> dict[int, str]:
         async with self._engine.connect() as connection:
             rows = await connection.execute(select(outlets.c.id, outlets.c.name))
-            return {outlet_id: name for outlet_id, name in rows}
+            return {row.id: row.name for row in rows}
 
     def _text_condition(self, plan: Candidates) -> ColumnElement[bool]:
         if self._sqlite:

@@ -336,7 +336,9 @@ class RecordingChannel:
 class InMemorySearchIndex:
     """core.ports.SearchIndex over a list of articles, tokenised by core.normalize like the real index."""
 
-    def __init__(self, articles: Iterable[Article] = (), topics: dict[int, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self, articles: Iterable[Article] = (), topics: dict[int, tuple[str, ...]] | None = None
+    ) -> None:
         self.articles: list[Article] = list(articles)
         self.topics = topics or {}
         self.refreshed = 0
@@ -393,8 +395,7 @@ def admits(plan: Candidates, article: Article) -> bool:
     tokens = plan.tokens if isinstance(plan, Phrase) else (plan,)
     return any(
         all(
-            words[start + i] == token.text
-            or (token.is_prefix and words[start + i].startswith(token.text))
+            words[start + i] == token.text or (token.is_prefix and words[start + i].startswith(token.text))
             for i, token in enumerate(tokens)
         )
         for start in range(len(words) - len(tokens) + 1)

@@ -31,7 +31,9 @@ CORPUS = Path(__file__).parents[2].parent / "shared" / "corpora" / "feeds"
 OUTLETS = {1: "Azattyq", 2: "Times of Central Asia", 3: "TASS"}
 
 
-def article(number: int, title: str, summary: str = "", *, outlet: int = 1, age_hours: float = 0, **extra: object) -> Article:
+def article(
+    number: int, title: str, summary: str = "", *, outlet: int = 1, age_hours: float = 0, **extra: object
+) -> Article:
     seen = NOW - timedelta(hours=age_hours)
     return Article(
         id=number,
@@ -153,7 +155,9 @@ async def test_since_source_and_lang_filter() -> None:
 
 
 async def test_pages_follow_one_another_without_gaps_or_repeats() -> None:
-    rows = [article(n, f"Story {n} on JICA" if n % 3 else f"Story {n}", age_hours=n // 2) for n in range(1, 1001)]
+    rows = [
+        article(n, f"Story {n} on JICA" if n % 3 else f"Story {n}", age_hours=n // 2) for n in range(1, 1001)
+    ]
     index = InMemorySearchIndex(rows)
     seen: list[int] = []
     cursor: Cursor | None = None

@@ -42,7 +42,10 @@ async def test_search_prints_json_lines_newest_first(server: FeedServer, tmp_pat
     assert {"id", "published", "topics"} <= set(hits[0])
 
     recent = await newsbot(tmp_path, "search", "CSTO OR ОДКБ", "--since", "7d", "--json", "--config", config)
-    assert [h["url"] for h in recent.json_lines()] == ["https://example.org/news/3", "https://example.org/news/4"]
+    assert [h["url"] for h in recent.json_lines()] == [
+        "https://example.org/news/3",
+        "https://example.org/news/4",
+    ]
     in_query = await newsbot(tmp_path, "search", "CSTO since:7d", "--json", "--config", config)
     assert [h["url"] for h in in_query.json_lines()] == ["https://example.org/news/4"]
 
@@ -51,14 +54,20 @@ async def test_search_prints_json_lines_newest_first(server: FeedServer, tmp_pat
     assert "«ОДКБ»" in first.stdout
     cursor = first.stderr.split("--after ")[1].strip()
     rest = await newsbot(tmp_path, "search", "CSTO OR ОДКБ", "--after", cursor, "--json", "--config", config)
-    assert [h["url"] for h in rest.json_lines()] == ["https://example.org/news/4", "https://example.org/news/1"]
+    assert [h["url"] for h in rest.json_lines()] == [
+        "https://example.org/news/4",
+        "https://example.org/news/1",
+    ]
 
 
 async def test_bad_search_input_is_one_line(tmp_path: Path) -> None:
     config = str(write_config(tmp_path, {}))
     malformed = await newsbot(tmp_path, "search", "(SCO OR", "--config", config)
     assert (malformed.status, malformed.stdout) == (2, "")
-    assert malformed.stderr == "newsbot: expected a word, phrase or '(', found the end of the query at position 7\n"
+    assert (
+        malformed.stderr
+        == "newsbot: expected a word, phrase or '(', found the end of the query at position 7\n"
+    )
     for args in (("--since", "soon"), ("--limit", "0"), ("--after", "nonsense")):
         result = await newsbot(tmp_path, "search", "SCO", *args, "--config", config)
         assert result.status == 2

@@ -434,7 +434,12 @@ def test_parse_duration_rejects(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("180d", timedelta(days=180)), ("3650d", timedelta(days=3650)), ("12h", timedelta(hours=12)), ("forever", None)],
+    [
+        ("180d", timedelta(days=180)),
+        ("3650d", timedelta(days=3650)),
+        ("12h", timedelta(hours=12)),
+        ("forever", None),
+    ],
 )
 def test_parse_retention(value: str, expected: timedelta | None) -> None:
     assert parse_retention(value) == expected
@@ -442,7 +447,7 @@ def test_parse_retention(value: str, expected: timedelta | None) -> None:
 
 @pytest.mark.parametrize("value", ["", "5m", "0d", "40000d", "soon", 180, True])
 def test_parse_retention_rejects(value: object) -> None:
-    with pytest.raises(ValueError, match="retention|duration"):
+    with pytest.raises(ValueError, match=r"retention|duration"):
         parse_retention(value)
 
 

@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import ArticleMatches, ArticleText, FeedItem, Outlet, OutletSpec, Snippet, Topic, TopicMatch
 from core.query import QuerySyntaxError, parse_query
-from core.search import Cursor, SearchRequest, candidates, describe_candidates, purge_old_bodies, search_archive
+from core.search import (
+    Cursor,
+    SearchRequest,
+    candidates,
+    describe_candidates,
+    purge_old_bodies,
+    search_archive,
+)
 from core.watchlist import compile_watchlist
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
@@ -33,12 +40,16 @@ def item(number: int, title: str, summary: str = "", *, hours_ago: float = 0, la
 
 
 async def new_outlet(archive: SqlArchive, name: str) -> Outlet:
-    outlet = await archive.add_outlet(OutletSpec(name, f"https://{name.lower().replace(' ', '-')}.example/feed"), NOW)
+    outlet = await archive.add_outlet(
+        OutletSpec(name, f"https://{name.lower().replace(' ', '-')}.example/feed"), NOW
+    )
     assert outlet is not None
     return outlet
 
 
-async def archive_items(archive: SqlArchive, outlet: Outlet, items: list[FeedItem], now: datetime = NOW) -> list[int]:
+async def archive_items(
+    archive: SqlArchive, outlet: Outlet, items: list[FeedItem], now: datetime = NOW
+) -> list[int]:
     async with archive.poll_transaction() as tx:
         return [a.id for a in await tx.add_unseen_articles(outlet, items, now)]
 
@@ -58,12 +69,19 @@ async def test_search_finds_words_names_acronyms_prefixes_and_phrases(engine: As
         [
             item(1, "Тоқаевтың ШЫҰ саммитіндегі сөзі", "Астанада", hours_ago=1, lang="kk"),
             item(2, "Scotland and the disco", "SCOTUS ruling", hours_ago=2),
-            item(3, "Tasmagambetov meets JICA", "The Japan International Cooperation Agency signed…", hours_ago=3),
+            item(
+                3,
+                "Tasmagambetov meets JICA",
+                "The Japan International Cooperation Agency signed…",
+                hours_ago=3,
+            ),
             item(4, "Королёв", "Ёлка в Астане", hours_ago=4, lang="ru"),
             item(5, "Ta\u00adsmagambetov", "soft hyphen inside the name", hours_ago=5),
         ],
     )
-    (f,) = await archive_items(archive, tass, [item(6, "Встреча с Тасмагамбетовым", "ОДКБ", hours_ago=6, lang="ru")])
+    (f,) = await archive_items(
+        archive, tass, [item(6, "Встреча с Тасмагамбетовым", "ОДКБ", hours_ago=6, lang="ru")]
+    )
 
     assert await ids(search, "Tokayev") == [a]
     assert await ids(search, "ШЫҰ OR SCO") == [a]

@@ -17,7 +17,7 @@ down_revision = '0001'
 branch_labels = None
 depends_on = None
 
-SQLITE_TRIGGERS = (
+SQLITE_TRIGGERS: tuple[str, ...] = (
     """CREATE TRIGGER articles_search_insert AFTER INSERT ON articles
     BEGIN INSERT INTO search_queue (article_id) VALUES (new.id); END""",
     """CREATE TRIGGER articles_search_update AFTER UPDATE OF title, summary ON articles
@@ -26,7 +26,7 @@ SQLITE_TRIGGERS = (
     BEGIN INSERT INTO search_queue (article_id) VALUES (old.id); END""",
 )
 
-POSTGRESQL_TRIGGERS = (
+POSTGRESQL_TRIGGERS: tuple[str, ...] = (
     """CREATE FUNCTION newsbot_queue_search() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'DELETE' THEN
