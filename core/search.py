@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.models import Article, ArticleText, Snippet, Topic
+from core.models import Article, ArticleText, Snippet, Topic, TopicMatch
 from core.names import expand_term
 from core.normalize import fold
 from core.ports import SearchIndex
 from core.query import All, Expr, Lang, Match, Not, QuerySyntaxError, Scope, Term, TermKind, parse_query
-from core.watchlist import compile_watchlist
+from core.watchlist import Watchlist, compile_watchlist
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -244,46 +244,57 @@ async def search_archive(index: SearchIndex, request: SearchRequest, now: dateti
     text, since_in_query = split_since(request.query)
     expr = parse_query(text)
     since = since_in_query or request.since
-    watchlist = compile_watchlist([Topic("search", text)])
-    limit = max(1, min(request.limit, MAX_LIMIT))
     await index.refresh()
-    names = await index.outlet_names() if _has_source(expr) else {}
-    plan = candidates(expr, names)
-    oldest = now - since if since is not None else None
-    found: list[tuple[Article, Snippet, tuple[str, ...]]] = []
-    after = request.after
-    scanned = 0
-    exhausted = False
-    size = limit + 1
-    while len(found) <= limit and scanned < MAX_SCANNED:
-        batch = await index.candidates(plan, oldest, after, size)
-        for article in batch:
-            after = Cursor(sort_time(article), article.id)
-            text_of = ArticleText(article.title, article.summary, article.outlet_name, article.language or "")
-            matched = watchlist.match(text_of)
-            if matched:
-                found.append((article, matched[0].snippet, matched[0].terms))
-                if len(found) > limit:
-                    break
-        scanned += len(batch)
-        if len(batch) < size:
-            exhausted = True
-            break
-        size = min(2 * size, MAX_BATCH)
-    page = found[:limit]
-    if len(found) > limit:
-        last = page[-1][0]
-        following: Cursor | None = Cursor(sort_time(last), last.id)
-    else:
-        following = None if exhausted else after
-    ids = [article.id for article, _, _ in page]
+    plan = candidates(expr, await index.outlet_names() if _has_source(expr) else {})
+    page, following = await _confirmed(
+        index,
+        plan,
+        compile_watchlist([Topic("search", text)]),
+        now - since if since is not None else None,
+        request.after,
+        max(1, min(request.limit, MAX_LIMIT)),
+    )
+    ids = [article.id for article, _ in page]
     topics = await index.topics_of(ids)
     also_in = await index.also_in(ids)
     hits = tuple(
-        SearchHit(article, terms, snippet, topics.get(article.id, ()), also_in.get(article.id, ()))
-        for article, snippet, terms in page
+        SearchHit(
+            article, match.terms, match.snippet, topics.get(article.id, ()), also_in.get(article.id, ())
+        )
+        for article, match in page
     )
     return SearchPage(hits, following)
+
+
+async def _confirmed(
+    index: SearchIndex,
+    plan: Candidates | None,
+    watchlist: Watchlist,
+    oldest: datetime | None,
+    after: Cursor | None,
+    limit: int,
+) -> tuple[list[tuple[Article, TopicMatch]], Cursor | None]:
+    """Up to `limit` candidates the matcher confirms, and the cursor of the next page (None: no more)."""
+    found: list[tuple[Article, TopicMatch]] = []
+    scanned = 0
+    size = limit + 1
+    while scanned < MAX_SCANNED:
+        batch = await index.candidates(plan, oldest, after, size)
+        for article in batch:
+            after = Cursor(sort_time(article), article.id)
+            text = ArticleText(article.title, article.summary, article.outlet_name, article.language or "")
+            matched = watchlist.match(text)
+            if not matched:
+                continue
+            if len(found) == limit:  # one more hit proves there is a next page
+                last = found[-1][0]
+                return found, Cursor(sort_time(last), last.id)
+            found.append((article, matched[0]))
+        if len(batch) < size:
+            return found, None
+        scanned += len(batch)
+        size = min(2 * size, MAX_BATCH)
+    return found, after
 
 
 async def purge_old_bodies(index: SearchIndex, retention: timedelta | None, now: datetime) -> int:
