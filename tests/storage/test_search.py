@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import delete, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import ArticleMatches, ArticleText, FeedItem, Outlet, OutletSpec, Snippet, Topic, TopicMatch
@@ -21,6 +23,7 @@ from core.search import (
 from core.watchlist import compile_watchlist
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
+from storage.migrate import alembic_config, upgrade
 from storage.search import SqlSearch
 from storage.tables import articles
 from tests.core.test_search import corpus_items, sample_queries
@@ -160,6 +163,21 @@ async def test_retention_clears_old_bodies_but_keeps_identity(engine: AsyncEngin
     assert await ids(search, "Old") == [old]  # the title stays searchable
     # The old article shows up in its feed again: it is known, so nothing new is archived or alerted.
     assert await archive_items(archive, outlet, [old_item]) == []
+
+
+async def test_the_migration_goes_down_and_up_again(engine: AsyncEngine) -> None:
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive, "Reuters")
+    (first,) = await archive_items(archive, outlet, [item(1, "JICA grant")])
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    await upgrade(engine)
+    assert await ids(SqlSearch(engine), "JICA") == [first]  # articles from before are queued
 
 
 async def test_a_malformed_query_names_its_position(engine: AsyncEngine) -> None:
