@@ -43,6 +43,7 @@ from core.search import (
     Phrase,
     Token,
     is_text_only,
+    sort_time,
 )
 from storage.archive import article_from_row
 from storage.database import is_sqlite
@@ -52,7 +53,7 @@ REFRESH_BATCH = 1000
 # PostgreSQL refuses a tsvector over 1 MB; a summary is never near that, a hostile one may be.
 MAX_POSTGRES_DOCUMENT = 200_000
 
-sort_time = func.coalesce(articles.c.published_at, articles.c.first_seen_at)
+published_or_seen = func.coalesce(articles.c.published_at, articles.c.first_seen_at)
 article_search = table("article_search", column("rowid", Integer), column("article_id"), column("document"))
 
 
@@ -212,33 +213,34 @@ class SqlSearch:
     async def candidates(
         self, plan: Candidates | None, oldest: datetime | None, after: Cursor | None, limit: int
     ) -> list[Article]:
-        # The newest ids first, then their rows: sorting only (time, id) pairs keeps a common
-        # word's thousands of candidates cheap to order.
+        # The newest ids in a subquery, then their rows: sorting only (time, id) pairs keeps a
+        # common word's thousands of candidates cheap to order.
         newest = select(articles.c.id)
         if plan is not None:
             newest = newest.where(self._condition(plan))
         if oldest is not None:
-            newest = newest.where(sort_time >= oldest)
+            newest = newest.where(published_or_seen >= oldest)
         if after is not None:
             newest = newest.where(
-                or_(sort_time < after.time, and_(sort_time == after.time, articles.c.id < after.article_id))
+                or_(
+                    published_or_seen < after.time,
+                    and_(published_or_seen == after.time, articles.c.id < after.article_id),
+                )
             )
-        newest = newest.order_by(sort_time.desc(), articles.c.id.desc()).limit(limit)
+        newest = newest.order_by(published_or_seen.desc(), articles.c.id.desc()).limit(limit)
+        statement = (
+            select(articles, outlets.c.name.label("outlet_name"))
+            .join(outlets, outlets.c.id == articles.c.outlet_id)
+            .where(articles.c.id.in_(newest.scalar_subquery()))
+        )
         async with self._engine.connect() as connection:
             if not self._sqlite and plan is not None:
                 # PostgreSQL guesses that an OR of a name's spellings matches a sixth of the
                 # archive and then reads every tsvector; the GIN index is always the better path.
                 await connection.execute(text("SET LOCAL enable_seqscan = off"))
-            ids = list((await connection.execute(newest)).scalars())
-            if not ids:
-                return []
-            rows = await connection.execute(
-                select(articles, outlets.c.name.label("outlet_name"))
-                .join(outlets, outlets.c.id == articles.c.outlet_id)
-                .where(articles.c.id.in_(ids))
-            )
-            by_id = {row["id"]: article_from_row(row, row["outlet_name"]) for row in rows.mappings()}
-        return [by_id[article_id] for article_id in ids if article_id in by_id]
+            rows = (await connection.execute(statement)).mappings().all()
+        found = [article_from_row(row, row["outlet_name"]) for row in rows]
+        return sorted(found, key=lambda article: (sort_time(article), article.id), reverse=True)
 
     async def topics_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
         if not article_ids:
