@@ -8,7 +8,7 @@ The insert path of the archive is untouched, and index tokens are exactly the ma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from itertools import count
 from typing import Any
@@ -106,7 +106,6 @@ class SqlSearch:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sqlite = is_sqlite(engine)
-        self._names = count()  # distinct names for the CTEs of one statement
 
     async def refresh(self) -> None:
         # A read first: searching an up-to-date index takes no write lock.
@@ -175,7 +174,7 @@ class SqlSearch:
             rows = await connection.execute(select(outlets.c.id, outlets.c.name))
             return {row.id: row.name for row in rows}
 
-    def _text_condition(self, plan: Candidates) -> ColumnElement[bool]:
+    def _text_condition(self, plan: Candidates, names: Iterator[int]) -> ColumnElement[bool]:
         if self._sqlite:
             found: Any = select(article_search.c.rowid).where(
                 literal_column("article_search").op("MATCH")(fts5_query(plan))
@@ -187,15 +186,17 @@ class SqlSearch:
             hits = (
                 select(article_search.c.article_id)
                 .where(article_search.c.document.op("@@")(query))
-                .cte(f"hits_{next(self._names)}")
+                .cte(f"hits_{next(names)}")
                 .prefix_with("MATERIALIZED")
             )
             found = select(hits.c.article_id)
         return articles.c.id.in_(found)
 
-    def _condition(self, plan: Candidates) -> ColumnElement[bool]:
+    def _condition(self, plan: Candidates, names: Iterator[int]) -> ColumnElement[bool]:
+        """The plan as a WHERE clause; `names` numbers its CTEs the same way every time, so the
+        statement stays cached (SQLAlchemy, and asyncpg's prepared statements)."""
         if is_text_only(plan):
-            return self._text_condition(plan)
+            return self._text_condition(plan, names)
         if isinstance(plan, FromOutlets):
             if not plan.outlet_ids:
                 return false()
@@ -205,10 +206,10 @@ class SqlSearch:
             escaped = plan.code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             return func.lower(articles.c.language).like(escaped + "%", escape="\\")
         if isinstance(plan, AllOf):
-            return and_(*(self._condition(child) for child in plan.children))
+            return and_(*(self._condition(child, names) for child in plan.children))
         if isinstance(plan, AnyOf):
-            return or_(*(self._condition(child) for child in plan.children))
-        return self._text_condition(plan)
+            return or_(*(self._condition(child, names) for child in plan.children))
+        return self._text_condition(plan, names)
 
     async def candidates(
         self, plan: Candidates | None, oldest: datetime | None, after: Cursor | None, limit: int
@@ -217,7 +218,7 @@ class SqlSearch:
         # common word's thousands of candidates cheap to order.
         newest = select(articles.c.id)
         if plan is not None:
-            newest = newest.where(self._condition(plan))
+            newest = newest.where(self._condition(plan, count()))
         if oldest is not None:
             newest = newest.where(published_or_seen >= oldest)
         if after is not None:
