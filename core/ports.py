@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from core.models import (
     Alert,
@@ -20,6 +20,9 @@ from core.models import (
     SendOutcome,
 )
 from core.stories import StoryAssignment, StoryCandidate
+
+if TYPE_CHECKING:  # core.search imports this module for SearchIndex
+    from core.search import Candidates, Cursor
 
 
 class Watcher(Protocol):
@@ -99,3 +102,29 @@ class Outbox(Protocol):
         ...
 
     async def reschedule_edit(self, alert_id: int, at: datetime, error: str) -> None: ...
+
+
+class SearchIndex(Protocol):
+    """The archive's full-text index: candidates for a query plan, newest first (core.search)."""
+
+    async def refresh(self) -> None:
+        """Index the articles added, changed or removed since the last refresh."""
+        ...
+
+    async def outlet_names(self) -> dict[int, str]: ...
+
+    async def candidates(
+        self, plan: Candidates | None, oldest: datetime | None, after: Cursor | None, limit: int
+    ) -> list[Article]:
+        """Articles the plan admits (all for None), newest first, strictly after the cursor."""
+        ...
+
+    async def topics_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]: ...
+
+    async def also_in(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        """The other outlets of each article's story."""
+        ...
+
+    async def clear_bodies(self, seen_before: datetime) -> int:
+        """Empty the summaries of articles first seen before the time; returns how many."""
+        ...

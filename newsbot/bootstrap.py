@@ -21,6 +21,7 @@ from storage.catalog import SqlCatalog
 from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
+from storage.search import SqlSearch
 from watchers.fetch import Fetcher, FetchPolicy
 from watchers.watcher import OutletWatcher
 from watchers.workers import ParserPool
@@ -43,6 +44,7 @@ class App:
     archive: SqlArchive
     catalog: SqlCatalog
     outbox: SqlOutbox
+    search: SqlSearch
     watcher: OutletWatcher
     watchlist: Watchlist
     channels: dict[Platform, Channel]
@@ -114,6 +116,7 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
                 archive=archive,
                 catalog=catalog,
                 outbox=SqlOutbox(engine),
+                search=SqlSearch(engine),
                 watcher=OutletWatcher(fetcher, parsers),
                 watchlist=watchlist,
                 channels=channels,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -34,6 +35,7 @@ from core.models import (
 from core.polling import PollReport, poll_outlets
 from core.query import QuerySyntaxError
 from core.scheduling import adaptive_interval, describe_health, reactivated
+from core.search import MAX_LIMIT, Cursor, SearchHit, SearchRequest, parse_age, search_archive, sort_time
 from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, parser_pool, utc_now
@@ -374,6 +376,62 @@ async def opml_export_command(args: argparse.Namespace, settings: Settings) -> i
     return 0
 
 
+# ---- search ----
+
+
+async def search_command(args: argparse.Namespace, settings: Settings) -> int:
+    request = SearchRequest(args.query, since=args.since, limit=args.limit, after=args.after)
+    async with open_app(settings, sys.stdout) as app:
+        page = await search_archive(app.search, request, utc_now())
+    for hit in page.hits:
+        if args.json:
+            print(json.dumps(search_record(hit), ensure_ascii=False))
+        else:
+            published = f"{sort_time(hit.article):%Y-%m-%d %H:%M}"
+            print(f"{published}  {clean(hit.article.outlet_name)}  {clean(hit.article.title)}")
+            print(f"  {hit.article.url or ''}\n  …{highlight(hit.snippet)}…")
+    if not page.hits:
+        print("newsbot: no archived article matches", file=sys.stderr)
+    if page.next is not None:
+        print(f"newsbot: more with --after {page.next.encode()}", file=sys.stderr)
+    return 0
+
+
+def search_record(hit: SearchHit) -> dict[str, object]:
+    """A search hit as the JSON line of SPEC "Setup and commands"."""
+    article = hit.article
+    return {
+        "id": article.id,
+        "title": article.title,
+        "url": article.url,
+        "outlet": article.outlet_name,
+        "published": sort_time(article).isoformat(),
+        "topics": list(hit.topics),
+        "terms": list(hit.terms),
+        "also_in": list(hit.also_in),
+        "snippet": hit.snippet.text,
+    }
+
+
+def argument(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type whose ValueError message is shown as it is."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def search_limit(text: str) -> int:
+    limit = int(text)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValueError(f"--limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
 # ---- topics and db ----
 
 
@@ -461,6 +519,14 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--due", action="store_true", help="only outlets whose poll time has come")
     poll.add_argument("--json", action="store_true", help="one JSON object per line")
     poll.set_defaults(handler=poll_command)
+
+    search = commands.add_parser("search", parents=[common], help="newest archived articles matching a query")
+    search.add_argument("query", help="the topic query language, with since:7d source:NAME lang:ru")
+    search.add_argument("--since", type=argument(parse_age), help="only articles this recent: 24h, 7d, 2w")
+    search.add_argument("--limit", type=argument(search_limit), default=20)
+    search.add_argument("--after", type=argument(Cursor.decode), help="continue after a previous page")
+    search.add_argument("--json", action="store_true", help="one JSON object per line")
+    search.set_defaults(handler=search_command)
 
     outlets = commands.add_parser("outlets", help="the outlets newsbot watches")
     outlet_commands = outlets.add_subparsers(dest="action", required=True, parser_class=OneLineParser)

@@ -14,12 +14,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.delivery import deliver_due
 from core.polling import PollReport, poll_outlets
+from core.search import purge_old_bodies
 from newsbot.bootstrap import App, utc_now
 
 log = logging.getLogger(__name__)
 
 POLL_TICK = timedelta(seconds=15)
 DELIVERY_TICK = timedelta(seconds=2)
+UPKEEP_TICK = timedelta(minutes=10)
 DELIVERY_BATCH = 100
 SHUTDOWN_GRACE = timedelta(seconds=30)
 
@@ -67,6 +69,14 @@ def log_poll_problems(reports: Sequence[PollReport]) -> None:
             )
 
 
+async def keep_archive(app: App) -> None:
+    """Clear article bodies past their retention and bring the search index up to date."""
+    cleared = await purge_old_bodies(app.search, app.settings.storage.body_retention, utc_now())
+    if cleared:
+        log.info("article bodies cleared: %d", cleared)
+    await app.search.refresh()
+
+
 class Runtime:
     """Runs polling and delivery on a schedule until asked to stop (SIGINT, SIGTERM or `stop()`)."""
 
@@ -86,7 +96,11 @@ class Runtime:
         scheduler = AsyncIOScheduler(timezone=UTC)
         first = datetime.now(UTC)
         # max_instances=1 and coalesce: a slow cycle delays the next one instead of piling up.
-        for job, tick in ((self._poll, self._poll_tick), (self._deliver, self._delivery_tick)):
+        for job, tick in (
+            (self._poll, self._poll_tick),
+            (self._deliver, self._delivery_tick),
+            (self._upkeep, UPKEEP_TICK),
+        ):
             scheduler.add_job(
                 job,
                 "interval",
@@ -120,6 +134,9 @@ class Runtime:
 
     async def _deliver(self) -> None:
         await self._tracked(deliver_all_due(self._app))
+
+    async def _upkeep(self) -> None:
+        await self._tracked(keep_archive(self._app))
 
     async def _poll_once(self) -> None:
         now = utc_now()

@@ -49,6 +49,8 @@ class Secret:
 @dataclass(frozen=True, slots=True)
 class StorageSettings:
     url: str = "sqlite+aiosqlite:///newsbot.db"
+    # Article summaries older than this are cleared; titles, GUIDs and URLs are kept. None: never.
+    body_retention: timedelta | None = timedelta(days=180)
 
     @property
     def is_embedded(self) -> bool:
@@ -118,6 +120,7 @@ class Settings:
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_DURATION = timedelta(days=365)
+MAX_RETENTION = timedelta(days=36_500)
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -196,6 +199,19 @@ def parse_slack_mode(value: Any) -> str:
     return mode
 
 
+def parse_retention(value: Any) -> timedelta | None:
+    """How long article bodies are kept: hours or days (`180d`), or "forever"."""
+    if isinstance(value, str) and value.strip().lower() == "forever":
+        return None
+    found = DURATION.match(value) if isinstance(value, str) else None
+    if found is None or found[2] not in ("h", "d"):
+        raise ValueError(f'expected a duration such as 180d, or "forever", got {value!r}')
+    seconds = float(found[1]) * DURATION_UNITS[found[2]]
+    if not 3600 <= seconds <= MAX_RETENTION.total_seconds():
+        raise ValueError("a retention must be between 1h and 36500d")
+    return timedelta(seconds=seconds)
+
+
 def parse_storage_url(value: Any) -> str:
     url = parse_str(value)
     if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -205,7 +221,7 @@ def parse_storage_url(value: Any) -> str:
 
 # Every key a section accepts, with its parser. Secrets come only from the environment.
 SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
-    "storage": {"url": parse_storage_url},
+    "storage": {"url": parse_storage_url, "body_retention": parse_retention},
     "telegram": {
         "api_url": parse_str,
         "admins": list_of(parse_int),

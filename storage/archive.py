@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
@@ -128,6 +128,23 @@ def article_from_row(row: RowMapping, outlet_name: str) -> Article:
         language=row["language"],
         story_id=row.get("story_id"),
     )
+
+
+async def story_outlets(connection: AsyncConnection, story_ids: Collection[int]) -> dict[int, list[str]]:
+    """Each story's outlets, in the order they published it."""
+    statement = (
+        select(article_stories.c.story_id, outlets.c.name)
+        .join(articles, articles.c.id == article_stories.c.article_id)
+        .join(outlets, outlets.c.id == articles.c.outlet_id)
+        .where(article_stories.c.story_id.in_(story_ids))
+        .order_by(articles.c.first_seen_at, articles.c.id)
+    )
+    found: dict[int, list[str]] = {}
+    for story_id, name in await connection.execute(statement):
+        names = found.setdefault(story_id, [])
+        if name not in names:
+            names.append(name)
+    return found
 
 
 def pack_signature(signature: Signature) -> bytes:

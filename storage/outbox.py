@@ -10,9 +10,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.models import Alert, Destination, Platform, Snippet, TopicMatch
-from storage.archive import article_from_row
+from storage.archive import article_from_row, story_outlets
 from storage.tables import (
-    article_stories,
     articles,
     destinations,
     matches,
@@ -124,7 +123,7 @@ class SqlOutbox:
         rows = (await connection.execute(statement)).mappings().all()
         found = await self._matches_for(connection, {row["id"] for row in rows})
         wanted = await self._subscribed_topics(connection, {row["destination_id"] for row in rows})
-        outlets_of = await self._story_outlets(connection, {row["story_id"] for row in rows})
+        outlets_of = await story_outlets(connection, {row["story_id"] for row in rows})
         alerts = []
         for row in rows:
             article_matches = found.get(row["id"], [])
@@ -163,22 +162,6 @@ class SqlOutbox:
         found: dict[int, list[TopicMatch]] = {}
         for row in (await connection.execute(statement)).mappings():
             found.setdefault(row["article_id"], []).append(topic_match_from_row(row))
-        return found
-
-    async def _story_outlets(self, connection: AsyncConnection, story_ids: set[int]) -> dict[int, list[str]]:
-        """Each story's outlets, in the order they published it."""
-        statement = (
-            select(article_stories.c.story_id, outlets.c.name)
-            .join(articles, articles.c.id == article_stories.c.article_id)
-            .join(outlets, outlets.c.id == articles.c.outlet_id)
-            .where(article_stories.c.story_id.in_(story_ids))
-            .order_by(articles.c.first_seen_at, articles.c.id)
-        )
-        found: dict[int, list[str]] = {}
-        for story_id, name in await connection.execute(statement):
-            names = found.setdefault(story_id, [])
-            if name not in names:
-                names.append(name)
         return found
 
     async def _subscribed_topics(

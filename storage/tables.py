@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 
@@ -216,4 +217,22 @@ outbox = Table(
     UniqueConstraint("article_id", "destination_id"),
     UniqueConstraint("story_id", "destination_id"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+)
+
+# Newest first means by publication time, else first seen: one index serves search order and `since`.
+Index(
+    "ix_articles_sort_time",
+    func.coalesce(articles.c.published_at, articles.c.first_seen_at),
+    articles.c.id,
+)
+
+# Articles whose search entry is stale, queued by triggers on `articles` (insert, change of title
+# or summary, delete); storage.search folds their text and rewrites the entry. The entries live in
+# `article_search`, which is engine-specific (an FTS5 table on SQLite, a tsvector column with a
+# GIN index on PostgreSQL) and so is created by migration 0005_search only.
+search_queue = Table(
+    "search_queue",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, nullable=False),
 )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
+from itertools import islice
 
 from core.identity import article_key, canonical_url
 from core.models import (
@@ -25,6 +28,8 @@ from core.models import (
     Sent,
     TopicMatch,
 )
+from core.normalize import fold
+from core.search import AllOf, AnyOf, Candidates, Cursor, FromOutlets, InLanguage, Phrase, sort_time
 from core.stories import Signature, StoryAssignment, StoryCandidate
 
 WatcherStep = FetchOutcome | Exception
@@ -443,3 +448,72 @@ class EditingChannel(RecordingChannel):
         shown = {f"{d.address}/{a.id}": a.also_in for d, a in self.sent}
         shown.update({ref: alert.also_in for _, ref, alert in self.edited})
         return shown
+
+
+class InMemorySearchIndex:
+    """core.ports.SearchIndex over a list of articles, tokenised by core.normalize like the real index."""
+
+    def __init__(
+        self, articles: Iterable[Article] = (), topics: dict[int, tuple[str, ...]] | None = None
+    ) -> None:
+        self.articles: list[Article] = list(articles)
+        self.topics = topics or {}
+        self.refreshed = 0
+        self.requested: list[int] = []  # the limit of every candidates() call
+
+    async def refresh(self) -> None:
+        self.refreshed += 1
+
+    async def outlet_names(self) -> dict[int, str]:
+        return {article.outlet_id: article.outlet_name for article in self.articles}
+
+    async def candidates(
+        self, plan: Candidates | None, oldest: datetime | None, after: Cursor | None, limit: int
+    ) -> list[Article]:
+        self.requested.append(limit)
+        ordered = sorted(self.articles, key=lambda a: (sort_time(a), a.id), reverse=True)
+        keys = [(sort_time(a), a.id) for a in reversed(ordered)]  # ascending, for bisect
+        start = len(ordered) - bisect_left(keys, (after.time, after.article_id)) if after else 0
+        found = (
+            article
+            for article in ordered[start:]
+            if (plan is None or admits(plan, article)) and (oldest is None or sort_time(article) >= oldest)
+        )
+        return list(islice(found, limit))
+
+    async def topics_of(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        return {i: self.topics[i] for i in article_ids if i in self.topics}
+
+    async def also_in(self, article_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        return {}
+
+    async def clear_bodies(self, seen_before: datetime) -> int:
+        old = [a for a in self.articles if a.first_seen_at < seen_before and a.summary]
+        self.articles = [replace(a, summary="") if a in old else a for a in self.articles]
+        return len(old)
+
+
+@cache
+def _index_words(title: str, summary: str) -> tuple[str, ...]:
+    return tuple(fold(f"{title} {summary}").split())
+
+
+def admits(plan: Candidates, article: Article) -> bool:
+    """Whether an index plan admits an article: the semantics the SQL renderings must have."""
+    if isinstance(plan, FromOutlets):
+        return article.outlet_id in plan.outlet_ids
+    if isinstance(plan, InLanguage):
+        return (article.language or "").casefold().startswith(plan.code)
+    if isinstance(plan, AllOf):
+        return all(admits(child, article) for child in plan.children)
+    if isinstance(plan, AnyOf):
+        return any(admits(child, article) for child in plan.children)
+    words = _index_words(article.title, article.summary)
+    tokens = plan.tokens if isinstance(plan, Phrase) else (plan,)
+    return any(
+        all(
+            words[start + i] == token.text or (token.is_prefix and words[start + i].startswith(token.text))
+            for i, token in enumerate(tokens)
+        )
+        for start in range(len(words) - len(tokens) + 1)
+    )

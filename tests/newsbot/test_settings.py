@@ -21,6 +21,7 @@ from newsbot.settings import (
     TelegramSettings,
     load_settings,
     parse_duration,
+    parse_retention,
 )
 
 TOKEN = "123456:AAE-secret-telegram-token"
@@ -467,3 +468,31 @@ def test_parse_duration(value: object, expected: timedelta) -> None:
 def test_parse_duration_rejects(value: object) -> None:
     with pytest.raises(ValueError, match="duration"):
         parse_duration(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("180d", timedelta(days=180)),
+        ("3650d", timedelta(days=3650)),
+        ("12h", timedelta(hours=12)),
+        ("forever", None),
+    ],
+)
+def test_parse_retention(value: str, expected: timedelta | None) -> None:
+    assert parse_retention(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "5m", "0d", "40000d", "soon", 180, True])
+def test_parse_retention_rejects(value: object) -> None:
+    with pytest.raises(ValueError, match=r"retention|duration"):
+        parse_retention(value)
+
+
+def test_body_retention_is_read_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    assert Settings().storage.body_retention == timedelta(days=180)
+    assert load(tmp_path, '[storage]\nbody_retention = "30d"\n').storage.body_retention == timedelta(days=30)
+    environ = {"NEWSBOT_STORAGE_BODY_RETENTION": "forever"}
+    assert load(tmp_path, "", environ).storage.body_retention is None
+    with pytest.raises(ConfigError, match="body_retention"):
+        load(tmp_path, '[storage]\nbody_retention = "soon"\n')

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
@@ -28,7 +30,7 @@ from core.scheduling import reactivated
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
 from storage.database import create_engine
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
 from storage.tables import article_stories, metadata, outbox
 
@@ -65,10 +67,22 @@ async def test_migrations_reach_head_and_are_idempotent(engine: AsyncEngine) -> 
     assert await current_revision(engine) == head_revision() is not None
 
 
+def is_described_by_tables(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """The search index is engine-specific (FTS5 or tsvector) and lives in the migration only."""
+    table = getattr(obj, "table", obj)
+    return not str(getattr(table, "name", name)).startswith("article_search")
+
+
 async def test_migrations_build_the_schema_the_tables_describe(engine: AsyncEngine) -> None:
     def differences(connection: Connection) -> list[object]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        return list(compare_metadata(context, metadata))
+        options = {"compare_type": True, "include_object": is_described_by_tables}
+        context = MigrationContext.configure(connection, opts=options)
+        with warnings.catch_warnings():
+            # Neither reflection nor autogenerate can compare the expression index (newest first).
+            warnings.filterwarnings("ignore", ".*expression-based index")
+            return list(compare_metadata(context, metadata))
 
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
@@ -316,9 +330,16 @@ async def test_upgrading_an_archive_makes_each_old_article_its_own_story(databas
         await engine.dispose()
 
 
-async def test_the_migrated_schema_is_the_one_the_tables_describe(engine: AsyncEngine) -> None:
-    def differences(connection: Connection) -> list[object]:
-        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+async def test_downgrading_to_the_first_revision_keeps_the_articles(engine: AsyncEngine) -> None:
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
 
-    async with engine.connect() as connection:
-        assert await connection.run_sync(differences) == []
+    archive = SqlArchive(engine)
+    outlet = await new_outlet(archive)
+    await archive_items(archive, outlet, [item(1)])
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    await upgrade(engine)
+    assert await SqlArchive(engine).count_articles() == 1

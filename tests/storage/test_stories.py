@@ -13,11 +13,13 @@ from core.delivery import deliver_due
 from core.models import Destination, FeedItem, Modified, Outlet, OutletSpec, Platform, Topic
 from core.polling import poll_outlet
 from core.ports import Channel
+from core.search import SearchRequest, search_archive
 from core.stories import StoryAssignment, StoryCandidate
 from core.watchlist import compile_watchlist
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
 from storage.outbox import SqlOutbox
+from storage.search import SqlSearch
 from storage.tables import article_revisions
 from tests.fakes import EditingChannel, FakeWatcher, RecordingChannel
 
@@ -233,3 +235,15 @@ async def test_edits_are_claimed_under_a_lease_and_a_stale_finish_clears_nothing
     await room.outbox.reschedule_edit(again.id, room.now + 3 * lease, "429 Too Many Requests")
     await room.outbox.finish_edit(again.id, room.now + 3 * lease, None)
     assert await room.outbox.claim_edits(room.now + 9 * lease, [Platform.TELEGRAM], 10, lease) == []
+
+
+async def test_search_hits_show_the_other_outlets_of_their_story(engine: AsyncEngine) -> None:
+    room = await Newsroom(engine).open()
+    await room.publish("Reuters", SYNDICATED["Reuters"][0])
+    await room.publish("Kazinform", SYNDICATED["Kazinform"][0])
+    await room.publish("Tengrinews", UNRELATED)
+
+    page = await search_archive(SqlSearch(engine), SearchRequest("peacekeeping OR Rubezh"), room.now)
+
+    shown = {(hit.article.outlet_name, hit.also_in) for hit in page.hits}
+    assert shown == {("Reuters", ("Kazinform",)), ("Kazinform", ("Reuters",)), ("Tengrinews", ())}

@@ -24,6 +24,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outlets', schema=None) as batch_op:
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): rebuilding `outlets` would cascade-delete
+    # every article through the foreign key.
+    with op.batch_alter_table('outlets', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('selectors')
         batch_op.drop_column('group_name')
