@@ -14,7 +14,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.delivery import deliver_due
 from core.polling import PollReport, poll_outlets
+from core.query import QuerySyntaxError
 from core.search import purge_old_bodies
+from core.watchlist import recompile
 from newsbot.bootstrap import App, utc_now
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,16 @@ DELIVERY_TICK = timedelta(seconds=2)
 UPKEEP_TICK = timedelta(minutes=10)
 DELIVERY_BATCH = 100
 SHUTDOWN_GRACE = timedelta(seconds=30)
+
+
+async def refresh_watchlist(app: App) -> None:
+    """Match the topics the archive holds now: one added or changed elsewhere needs no restart."""
+    configured = [topic.name for topic in app.settings.topics]
+    try:
+        app.watchlist = recompile(app.watchlist, await app.catalog.watched_topics(configured))
+    except QuerySyntaxError as error:
+        # Keep matching with the watchlist we have; the bad topic is named in the message.
+        log.warning("topics not recompiled: %s", error)
 
 
 async def poll_due_outlets(app: App, now: datetime) -> list[PollReport]:
@@ -139,6 +151,7 @@ class Runtime:
         await self._tracked(keep_archive(self._app))
 
     async def _poll_once(self) -> None:
+        await refresh_watchlist(self._app)
         now = utc_now()
         reports = await poll_due_outlets(self._app, now)
         # Band keys older than the story window can no longer join anything.

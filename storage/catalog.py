@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import Destination, Platform, Topic
@@ -31,6 +31,22 @@ class SqlCatalog:
                     await connection.execute(
                         topics.insert().values(name=topic.name, created_at=now, **values)
                     )
+
+    async def watched_topics(self, configured: Sequence[str]) -> list[Topic]:
+        """The topics to match: the configured ones and any other a destination subscribes to."""
+        subscribed = (
+            select(subscriptions.c.topic_id)
+            .join(destinations, destinations.c.id == subscriptions.c.destination_id)
+            .where(destinations.c.enabled.is_(True))
+        )
+        statement = (
+            select(topics.c.name, topics.c.query, topics.c.aliases)
+            .where(or_(topics.c.name.in_(configured), topics.c.id.in_(subscribed)))
+            .order_by(topics.c.id)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return [Topic(name, query, tuple(aliases)) for name, query, aliases in rows]
 
     async def ensure_destination(
         self, platform: Platform, address: str, title: str, now: datetime

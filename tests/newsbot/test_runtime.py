@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Failed, NotModified, Outlet, OutletKind, OutletSpec, OutletState
+from core.models import ArticleText, Failed, NotModified, Outlet, OutletKind, OutletSpec, OutletState, Topic
 from core.polling import PollReport
 from core.scheduling import SchedulePolicy, state_after_poll
 from newsbot.bootstrap import open_app
-from newsbot.runtime import Runtime, log_poll_problems, poll_due_outlets
+from newsbot.runtime import Runtime, log_poll_problems, poll_due_outlets, refresh_watchlist
 from newsbot.settings import FetchSettings, Settings, StorageSettings
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from tests.newsbot.test_cli import REPO
@@ -107,3 +107,32 @@ def test_failures_and_deactivations_are_logged_as_warnings_with_the_outlet_id(
         "outlet deactivated: Dead (id 4): 50 failures in a row, the last: HTTP 500",
     ]
     assert caplog.records[-1].__dict__["outlet_id"] == 4
+
+
+async def test_topics_added_to_the_archive_are_matched_without_a_restart(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        storage=StorageSettings(f"sqlite+aiosqlite:///{tmp_path / 'archive.db'}"),
+        outlets=(),
+        topics=(Topic("CSTO", "CSTO"),),
+    )
+    async with open_app(settings, io.StringIO()) as app:
+        compiled = app.watchlist
+        await refresh_watchlist(app)
+        assert app.watchlist is compiled  # unchanged topics: no recompile
+
+        # Another worker (or a chat command) adds a topic and subscribes a destination to it.
+        now = datetime.now(UTC)
+        await app.catalog.sync_topics([Topic("JICA", "JICA OR ДЖАЙКА")], now)
+        assert app.console is not None
+        await app.catalog.subscribe(app.console.id, ["JICA"], now)
+        await refresh_watchlist(app)
+        assert [match.topic for match in app.watchlist.match(ArticleText("ДЖАЙКА grants"))] == ["JICA"]
+
+        # A malformed query keeps the watchlist that works, with one warning naming the problem.
+        await app.catalog.sync_topics([Topic("JICA", '"unclosed')], now)
+        with caplog.at_level(logging.WARNING, logger="newsbot.runtime"):
+            await refresh_watchlist(app)
+        assert [match.topic for match in app.watchlist.match(ArticleText("JICA grants"))] == ["JICA"]
+        assert "topics not recompiled" in caplog.text
