@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.models import Article, ArticleText, Snippet, Topic, TopicMatch
 from core.names import expand_term
@@ -28,6 +28,8 @@ MAX_LIMIT = 100
 MAX_BATCH = 1000
 MAX_SCANNED = 20_000
 
+# Older than any archive; `now - age` must stay inside the calendar.
+MAX_AGE = timedelta(days=100 * 365)
 _AGE = re.compile(r"^(\d{1,6})(m|h|d|w)$")
 _AGE_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _SINCE = re.compile(r"(?<!\S)since:(\S*)")
@@ -99,8 +101,8 @@ class Cursor:
         try:
             parsed = datetime.fromisoformat(time)
             if parsed.tzinfo is not None:
-                return Cursor(parsed, int(article_id))
-        except ValueError:
+                return Cursor(parsed.astimezone(UTC), int(article_id))
+        except (ValueError, OverflowError):
             pass
         raise ValueError(f"not a cursor from a previous page: {text!r}")
 
@@ -136,7 +138,10 @@ def parse_age(text: str) -> timedelta:
     found = _AGE.match(text.strip())
     if found is None or int(found[1]) == 0:
         raise ValueError(f"expected an age such as 24h, 7d or 2w, got {text!r}")
-    return timedelta(seconds=int(found[1]) * _AGE_UNITS[found[2]])
+    age = timedelta(seconds=int(found[1]) * _AGE_UNITS[found[2]])
+    if age > MAX_AGE:
+        raise ValueError(f"an age of at most {MAX_AGE.days // 365} years, got {text!r}")
+    return age
 
 
 def split_since(query: str) -> tuple[str, timedelta | None]:

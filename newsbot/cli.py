@@ -103,7 +103,7 @@ async def poll_command(args: argparse.Namespace, settings: Settings) -> int:
         progress.close()
         for report in reports:
             if report.error:
-                print(f"newsbot: {report.outlet.name}: {report.error}", file=sys.stderr)
+                print(f"newsbot: {clean(report.outlet.name)}: {clean(report.error)}", file=sys.stderr)
             if report.has_deactivated:
                 print(
                     f"newsbot: {report.outlet.name}: deactivated after {settings.schedule.deactivate_after} "
@@ -148,7 +148,7 @@ async def outlets_list_command(args: argparse.Namespace, settings: Settings) -> 
     async with open_app(settings, sys.stdout) as app:
         now = utc_now()
         for outlet in await app.archive.list_outlets():
-            print("\t".join(outlet_columns(outlet, settings, now)))
+            print("\t".join(clean(column) for column in outlet_columns(outlet, settings, now)))
     return 0
 
 
@@ -309,9 +309,9 @@ async def opml_import_command(args: argparse.Namespace, settings: Settings) -> i
         f"{len(summary.duplicates)} skipped as duplicates, {len(summary.refused)} refused"
     )
     for spec in summary.duplicates:
-        print(f"  duplicate: {spec.name} ({spec.url})")
+        print(f"  duplicate: {clean(spec.name)} ({clean(spec.url)})")
     for spec, reason in summary.refused:
-        print(f"  refused: {spec.name} ({spec.url}): {reason}")
+        print(f"  refused: {clean(spec.name)} ({clean(spec.url)}): {clean(reason)}")
     return 0
 
 
@@ -389,7 +389,7 @@ async def search_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             published = f"{sort_time(hit.article):%Y-%m-%d %H:%M}"
             print(f"{published}  {clean(hit.article.outlet_name)}  {clean(hit.article.title)}")
-            print(f"  {hit.article.url or ''}\n  …{highlight(hit.snippet)}…")
+            print(f"  {clean(hit.article.url or '')}\n  …{highlight(hit.snippet)}…")
     if not page.hits:
         print("newsbot: no archived article matches", file=sys.stderr)
     if page.next is not None:

@@ -224,9 +224,8 @@ class SqlPollTransaction:
         inserted = await self._insert_articles(outlet, entries, now)
         # Idempotency lives in the database: an entry that hit a unique key was seen before, unless
         # all it shares is a GUID that the feed gave a different article too.
-        known = [
-            (key, link, item) for key, link, item in entries if key not in {row["guid"] for row in inserted}
-        ]
+        inserted_keys = {row["guid"] for row in inserted}
+        known = [(key, link, item) for key, link, item in entries if key not in inserted_keys]
         reused = await self._settle_known(outlet, known, now)
         inserted += await self._insert_articles(outlet, reused, now)
         return [article_from_row(row, outlet.name) for row in sorted(inserted, key=lambda row: row["id"])]

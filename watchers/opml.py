@@ -23,6 +23,7 @@ from watchers.detect import kind_from_url
 NEWSBOT = "https://github.com/newsbot/newsbot/opml"
 NEWSBOT_ATTRIBUTE = "{" + NEWSBOT + "}"
 FRESHRSS = "{https://freshrss.org/opml}"
+MAX_INTERVAL_SECONDS = 365 * 86400  # as in the config: a longer interval is a typo
 DEFAULT_INTERVAL = timedelta(minutes=5)
 ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 SELECTOR_NAMES = ("item", "title", "link", "date")
@@ -72,12 +73,17 @@ def spec_from_outline(outline: etree._Element, label: str, url: str, group: str)
         name=label or urlsplit(url).hostname or url,
         url=url,
         kind=outlet_kind(kind, outline.get("type") or "", url),
-        interval=timedelta(seconds=int(seconds))
-        if seconds.isdigit() and int(seconds) > 0
-        else DEFAULT_INTERVAL,
+        interval=interval_of(seconds),
         group=group,
         selectors=selectors,
     )
+
+
+def interval_of(seconds: str) -> timedelta:
+    """newsbot's own interval attribute (seconds); the default for anything else or beyond a year."""
+    if seconds.isascii() and seconds.isdigit() and 0 < int(seconds) <= MAX_INTERVAL_SECONDS:
+        return timedelta(seconds=int(seconds))
+    return DEFAULT_INTERVAL
 
 
 def outlet_kind(declared: str | None, outline_type: str, url: str) -> OutletKind:

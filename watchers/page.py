@@ -14,7 +14,7 @@ from lxml.cssselect import CSSSelector
 from lxml.etree import ParserError
 
 from core.models import FeedItem, PageSelectors
-from watchers.parse import SUMMARY_CHARS, ParsedFeed, ParseError, plain_text
+from watchers.parse import SUMMARY_CHARS, ParsedFeed, ParseError, in_utc, plain_text
 
 MAX_ITEMS = 200
 MIN_TITLE_CHARACTERS = 12
@@ -182,9 +182,9 @@ def parse_date(value: str) -> datetime | None:
     except ValueError:
         try:
             moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return in_utc(moment)
 
 
 def date_in_path(url: str) -> datetime | None:

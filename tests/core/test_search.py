@@ -110,6 +110,13 @@ def test_ages() -> None:
     assert parse_age("2w") == timedelta(days=14)
     with pytest.raises(ValueError, match="24h, 7d"):
         parse_age("7 days")
+    with pytest.raises(ValueError, match="at most 100 years"):
+        parse_age("999999w")  # would reach before year 1 when subtracted from now
+
+
+def test_a_cursor_outside_the_calendar_is_not_a_cursor() -> None:
+    with pytest.raises(ValueError, match="not a cursor"):
+        Cursor.decode("0001-01-01T00:00:00+05:00~1")
 
 
 async def test_hits_are_confirmed_by_the_matcher_newest_first() -> None:

@@ -74,3 +74,22 @@ async def test_bad_search_input_is_one_line(tmp_path: Path) -> None:
         assert len(result.stderr.splitlines()) == 1
     empty = await newsbot(tmp_path, "search", "SCO", "--config", config)
     assert (empty.status, empty.stdout, empty.stderr) == (0, "", "newsbot: no archived article matches\n")
+
+
+async def test_article_text_cannot_drive_the_terminal(server: FeedServer, tmp_path: Path) -> None:
+    hostile = Entry(
+        title="CSTO \x1b[2J\x1b[31msummit",
+        link="https://example.org/news/1?\x1b]0;pwned\x07",
+        guid="hostile-1",
+        description="CSTO \x1b[5mblinks",
+        published=datetime.now(UTC),
+    )
+    config = str(write_config(tmp_path, {"Local": server.serve("/feed", Route(rss([hostile])))}))
+    assert (await newsbot(tmp_path, "poll", "--once", "--config", config)).status == 0
+
+    found = await newsbot(tmp_path, "search", "CSTO", "--config", config)
+    listed = await newsbot(tmp_path, "outlets", "list", "--config", config)
+
+    assert found.status == listed.status == 0
+    assert "summit" in found.stdout
+    assert "\x1b" not in found.stdout + found.stderr + listed.stdout + listed.stderr

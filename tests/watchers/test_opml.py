@@ -107,3 +107,14 @@ def test_bad_files_are_clear_errors(document: bytes, reason: str) -> None:
     result = read_opml(document)
     assert isinstance(result, OpmlError)
     assert reason in result.reason
+
+
+@pytest.mark.parametrize("interval", ["99999999999999999", "²", "0", "-5", "ten"])
+def test_a_bad_interval_attribute_falls_back_to_the_default(interval: str) -> None:
+    document = (
+        '<opml version="2.0" xmlns:newsbot="https://github.com/newsbot/newsbot/opml"><body>'
+        f'<outline text="A" xmlUrl="https://a.example/feed" newsbot:interval="{interval}"/></body></opml>'
+    )
+    specs = read_opml(document.encode())
+    assert not isinstance(specs, OpmlError)
+    assert [spec.interval for spec in specs] == [timedelta(minutes=5)]

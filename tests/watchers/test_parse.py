@@ -211,3 +211,29 @@ def parsed_with(body: bytes, charset: str) -> ParsedFeed:
 def test_charset_of_a_content_type() -> None:
     assert charset_of('application/rss+xml; charset="windows-1251"') == "windows-1251"
     assert charset_of("text/xml") is None
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:30:00+01:00",
+        "2026-02-30T10:00:00Z",
+        "Fri, 31 Dec 9999 23:59:59 -1200",
+    ],
+)
+def test_an_impossible_date_is_no_date_not_a_failed_poll(date: str) -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title>SCO summit</title>'
+        f'<link href="https://example.org/1"/><id>x</id><updated>{date}</updated></entry></feed>'
+    )
+    (item,) = parsed(atom.encode()).items
+    assert (item.title, item.published) == ("SCO summit", None)
+
+
+def test_a_feed_gives_at_most_its_first_five_thousand_entries() -> None:
+    items = "".join(
+        f"<item><title>n{n}</title><link>https://example.org/{n}</link></item>" for n in range(5500)
+    )
+    feed = parsed(f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode())
+    assert [item.title for item in feed.items] == [f"n{n}" for n in range(5000)]

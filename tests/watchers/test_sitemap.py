@@ -98,3 +98,14 @@ def test_bad_documents_are_clear_errors() -> None:
         result = parse_sitemap(body)
         assert isinstance(result, ParseError), body
         assert reason in result.reason
+
+
+def test_a_lastmod_at_the_calendars_edge_is_no_date() -> None:
+    body = (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url>'
+        b"<loc>https://example.org/news/2026/11/27/csto-summit-in-almaty</loc>"
+        b"<lastmod>0001-01-01T00:30+01:00</lastmod></url></urlset>"
+    )
+    feed = parse_sitemap(body)
+    assert isinstance(feed, ParsedFeed)
+    assert [item.published for item in feed.items] == [None]
