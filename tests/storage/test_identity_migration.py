@@ -26,7 +26,11 @@ ARTICLE = (
 OLD_ENTRIES = (
     (None, "https://m.example.org/news/1/?b=2&a=1&utm_source=rss", "https://m.example.org/news/1/?b=2&a=1"),
     (None, "https://Example.org/news/2/?amp&fbclid=x", "https://example.org/news/2/?amp="),
-    ("guid-3", "https://example.org/news/3.amp?z=1&y=2&msclkid=q", "https://example.org/news/3.amp?z=1&y=2&msclkid=q"),
+    (
+        "guid-3",
+        "https://example.org/news/3.amp?z=1&y=2&msclkid=q",
+        "https://example.org/news/3.amp?z=1&y=2&msclkid=q",
+    ),
     (None, "https://amp.example.org/news/4/amp/", "https://amp.example.org/news/4/amp/"),
 )
 
@@ -62,7 +66,11 @@ async def test_upgrading_keeps_archived_entries_known_under_the_new_canonical_fo
         async with archive.poll_transaction() as tx:
             assert await tx.add_unseen_articles(outlet, polled, NOW) == []
         async with engine.connect() as connection:
-            keys = (await connection.execute(select(articles.c.guid, articles.c.canonical_url).order_by(articles.c.id))).all()
+            keys = (
+                await connection.execute(
+                    select(articles.c.guid, articles.c.canonical_url).order_by(articles.c.id)
+                )
+            ).all()
         assert [tuple(row) for row in keys] == [
             ("https://example.org/news/1?a=1&b=2", "https://example.org/news/1?a=1&b=2"),
             ("https://example.org/news/2", "https://example.org/news/2"),
@@ -82,7 +90,11 @@ async def test_two_old_keys_of_one_new_key_keep_both_rows_and_the_first_takes_it
     try:
         await upgrade(engine)
         async with engine.connect() as connection:
-            keys = (await connection.execute(select(articles.c.guid, articles.c.canonical_url).order_by(articles.c.id))).all()
+            keys = (
+                await connection.execute(
+                    select(articles.c.guid, articles.c.canonical_url).order_by(articles.c.id)
+                )
+            ).all()
         assert [tuple(row) for row in keys] == [
             ("https://example.org/news/5", "https://example.org/news/5"),
             ("https://example.org/news/5/", "https://example.org/news/5/"),
@@ -97,7 +109,9 @@ async def test_two_old_keys_of_one_new_key_keep_both_rows_and_the_first_takes_it
 
 
 async def test_rekeying_works_through_more_rows_than_one_batch(database_url: str) -> None:
-    entries = [(None, f"https://m.example.org/news/{n}/", f"https://m.example.org/news/{n}/") for n in range(1, 1203)]
+    entries = [
+        (None, f"https://m.example.org/news/{n}/", f"https://m.example.org/news/{n}/") for n in range(1, 1203)
+    ]
     await old_archive(database_url, entries)
     engine = create_engine(database_url)
     try:

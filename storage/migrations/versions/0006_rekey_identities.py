@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, RowMapping
 
 from core.identity import canonical_url
 from storage.archive import bounded_key
@@ -50,14 +50,14 @@ def upgrade() -> None:
             .where(articles.c.id > last_id, articles.c.url.is_not(None))
             .order_by(articles.c.id)
             .limit(BATCH_ROWS)
-        ).all()
+        ).mappings().all()
         if not rows:
             return
-        last_id = rows[-1].id
+        last_id = rows[-1]['id']
         rekey(connection, rows)
 
 
-def rekey(connection: Connection, rows: Sequence[Row[tuple[int, int, str, str | None, str]]]) -> None:
+def rekey(connection: Connection, rows: Sequence[RowMapping]) -> None:
     """Rewrite one batch's changed keys; a key another article already holds stays as it was.
 
     Two old rows whose links now canonicalize alike are one article archived twice: the first to
@@ -66,7 +66,8 @@ def rekey(connection: Connection, rows: Sequence[Row[tuple[int, int, str, str | 
     changed = [
         (row, new)
         for row in rows
-        if (new := bounded_key(canonical_url(row.url))) != row.canonical_url and row.canonical_url is not None
+        if row['canonical_url'] is not None
+        and (new := bounded_key(canonical_url(row['url']))) != row['canonical_url']
     ]
     if not changed:
         return
@@ -75,24 +76,25 @@ def rekey(connection: Connection, rows: Sequence[Row[tuple[int, int, str, str | 
         connection.execute(sa.select(articles.c.canonical_url).where(articles.c.canonical_url.in_(new_keys))).scalars()
     )
     taken_keys = {
-        (row.outlet_id, row.guid)
-        for row in connection.execute(
+        (outlet_id, guid)
+        for outlet_id, guid in connection.execute(
             sa.select(articles.c.outlet_id, articles.c.guid).where(articles.c.guid.in_(new_keys))
         )
     }
     links: list[dict[str, object]] = []
     keys: list[dict[str, object]] = []
     for row, new in changed:
+        link_derived = row['guid'] == row['canonical_url']
         if new not in taken_links:
-            links.append({'article_id': row.id, 'new_key': new})
+            links.append({'article_id': row['id'], 'new_key': new})
             taken_links.add(new)
             # The old key is free once this row's update has run, and later updates run after it.
-            taken_links.discard(row.canonical_url)
+            taken_links.discard(row['canonical_url'])
         # A GUID equal to the stored link was derived from the link (the entry had no GUID).
-        if row.guid == row.canonical_url and (row.outlet_id, new) not in taken_keys:
-            keys.append({'article_id': row.id, 'new_key': new})
-            taken_keys.add((row.outlet_id, new))
-            taken_keys.discard((row.outlet_id, row.guid))
+        if link_derived and (row['outlet_id'], new) not in taken_keys:
+            keys.append({'article_id': row['id'], 'new_key': new})
+            taken_keys.add((row['outlet_id'], new))
+            taken_keys.discard((row['outlet_id'], row['guid']))
     for column, values in (('canonical_url', links), ('guid', keys)):
         if values:
             connection.execute(
