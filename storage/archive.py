@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Table, case, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -32,7 +32,7 @@ from core.stories import (
     signature_of,
     similarity,
 )
-from storage.database import insert_ignoring_conflicts
+from storage.database import insert_ignoring_conflicts, is_sqlite
 from storage.tables import (
     article_revisions,
     article_stories,
@@ -52,6 +52,10 @@ ROWS_PER_STATEMENT = 500
 KEYS_PER_STATEMENT = 5000
 MAX_KEY_BYTES = 1024
 MAX_URL_CHARACTERS = 2048
+# The PostgreSQL advisory lock that serialises story clustering across polls ("news", "stry").
+STORY_LOCK_KEY = 0x6E657773_73747279
+# How far a story that gains an outlet moves an in-flight edit's due time off its lease.
+EDIT_NUDGE = timedelta(microseconds=1)
 
 
 def outlet_from_row(row: RowMapping) -> Outlet:
@@ -317,6 +321,14 @@ class SqlPollTransaction:
         return {row["guid"]: row for row in rows}, {row["canonical_url"]: row for row in rows}
 
     async def story_candidates(self, band_keys: Sequence[str], since: datetime) -> list[StoryCandidate]:
+        if not is_sqlite(self._engine):
+            # Two polls carrying one story would each see no committed candidates, each found a
+            # story and each queue an alert. The lock, held until commit, makes the later poll wait
+            # and then read (READ COMMITTED: a fresh snapshot per statement) the story the earlier
+            # one founded. One key, not one per band key: a big batch has thousands of band keys,
+            # which would crowd PostgreSQL's shared lock table and need ordering against deadlocks;
+            # what it serialises is only the database tail of a poll, as SQLite's BEGIN IMMEDIATE does.
+            await self._connection.execute(select(func.pg_advisory_xact_lock(STORY_LOCK_KEY)))
         found: dict[int, StoryCandidate] = {}
         for start in range(0, len(band_keys), KEYS_PER_STATEMENT):
             recent = select(story_bands.c.article_id).where(
@@ -373,16 +385,27 @@ class SqlPollTransaction:
         gained = {a.story_id for a in joined if (a.story_id, a.article.outlet_id) not in known}
         if not gained:
             return
-        # A later time is an edit's retry delay or lease: the edit it stands for will show this outlet too.
-        due = case(
-            (or_(outbox.c.edit_due_at.is_(None), outbox.c.edit_due_at <= now), now),
-            else_=outbox.c.edit_due_at,
-        )
-        await self._connection.execute(
-            update(outbox)
+        # Locked (on PostgreSQL) so that an editor's finish_edit cannot clear a row read here.
+        alerts = (
+            select(outbox.c.id, outbox.c.edit_due_at)
             .where(outbox.c.story_id.in_(gained), outbox.c.state.in_(["sent", "sending"]))
-            .values(edit_due_at=due)
+            .order_by(outbox.c.id)
+            .with_for_update(of=outbox)
         )
+        due = [
+            # A later time is an edit's retry delay or lease. The edit claimed under that lease read
+            # the story's outlets before this one joined, so the time moves off the lease: its
+            # finish_edit then clears nothing, and the row comes due again when the lease ends.
+            {"alert_id": alert_id, "due": now if at is None or at <= now else at + EDIT_NUDGE}
+            for alert_id, at in await self._connection.execute(alerts)
+        ]
+        if due:
+            await self._connection.execute(
+                update(outbox)
+                .where(outbox.c.id == bindparam("alert_id"))
+                .values(edit_due_at=bindparam("due")),
+                due,
+            )
 
     async def add_matches(self, found: Sequence[ArticleMatches], *, alert: bool, now: datetime) -> int:
         if not found:

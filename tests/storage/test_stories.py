@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core import stories
 from core.delivery import deliver_due
 from core.models import Destination, FeedItem, Modified, Outlet, OutletSpec, Platform, Topic
-from core.polling import poll_outlet
+from core.polling import poll_outlet, poll_outlets
 from core.ports import Channel
 from core.search import SearchRequest, search_archive
 from core.stories import StoryAssignment, StoryCandidate
@@ -247,3 +247,43 @@ async def test_search_hits_show_the_other_outlets_of_their_story(engine: AsyncEn
 
     shown = {(hit.article.outlet_name, hit.also_in) for hit in page.hits}
     assert shown == {("Reuters", ("Kazinform",)), ("Kazinform", ("Reuters",)), ("Tengrinews", ())}
+
+
+async def test_outlets_polled_at_once_with_one_story_give_one_alert_per_destination(
+    engine: AsyncEngine,
+) -> None:
+    room = await Newsroom(engine).open()
+    room.now += timedelta(hours=1)
+    for name in OUTLETS:
+        room.watcher.script(room.outlets[name].id, feed_of(name, SYNDICATED[name][0]))
+    # Concurrent polls each cluster inside their own transaction, before any of them has committed.
+    reports = await poll_outlets(
+        await room.archive.list_outlets(), room.watcher, room.archive, WATCHLIST, room.now, lambda: 0.0
+    )
+    assert [report.error for report in reports] == [None] * len(OUTLETS)
+    await room.deliver()
+
+    for channel in (room.telegram, room.console):
+        ((_, alert),) = channel.sent
+        assert sorted((alert.article.outlet_name, *alert.also_in)) == sorted(OUTLETS)
+
+
+async def test_an_outlet_joining_while_an_edit_is_in_flight_is_shown_by_a_later_edit(
+    engine: AsyncEngine,
+) -> None:
+    room = await Newsroom(engine).open()
+    await room.publish("Reuters", SYNDICATED["Reuters"][0])
+    await room.deliver()
+    await room.publish("Kazinform", SYNDICATED["Kazinform"][0])
+    lease = timedelta(hours=1)  # longer than the ten minutes a publish takes in this newsroom
+    claimed_at = room.now
+
+    (claimed,) = await room.outbox.claim_edits(claimed_at, [Platform.TELEGRAM], 10, lease)
+    assert claimed.also_in == ("Kazinform",)
+    await room.publish("Tengrinews", SYNDICATED["Tengrinews"][0])  # joins while the edit is in flight
+    await room.outbox.finish_edit(claimed.id, claimed_at + lease, None)
+
+    # Never two edits of one message at once: the joined outlet waits for the lease to end.
+    assert await room.outbox.claim_edits(claimed_at + lease / 2, [Platform.TELEGRAM], 10, lease) == []
+    (again,) = await room.outbox.claim_edits(room.now + lease, [Platform.TELEGRAM], 10, lease)
+    assert again.also_in == ("Kazinform", "Tengrinews")
