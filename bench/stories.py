@@ -7,7 +7,8 @@ a lead cut to 60 %, and all of these together. Negatives are pairs of different 
 same feed: same outlet, same beat, same boilerplate, the hardest realistic false joins.
 For each shingle size and number of permutations it prints the share of variants joined (the
 estimated similarity reaches the threshold and the pair shares an LSH band) and the share of
-negatives joined. Run: python bench/stories.py [--quick]
+negatives joined; then, over every pair of different items inside one feed, how many would join at
+the cross-outlet threshold and at the stricter same-outlet one. Run: python bench/stories.py [--quick]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import random
 import re
 import sys
 from collections.abc import Callable, Sequence
+from itertools import combinations
 from pathlib import Path
 
 import feedparser
@@ -124,6 +126,25 @@ def main() -> None:
                 print(
                     f"{shingle_words:7d} {num_perm:5d} {threshold:6.1f} | {cells} | {rate(negatives, test):11.2%}"
                 )
+
+    same_outlet(feeds)
+
+
+def same_outlet(feeds: Sequence[Sequence[Text]]) -> None:
+    """Every pair of different items of one feed: joins at the shared and the same-outlet threshold."""
+    thresholds = (stories.SIMILARITY_THRESHOLD, stories.SAME_OUTLET_THRESHOLD)
+    pairs, joined = 0, dict.fromkeys(thresholds, 0)
+    for feed in feeds:
+        signatures = [s for s in (stories.signature_of(*item) for item in feed) if s is not None]
+        for first, second in combinations(signatures, 2):
+            pairs += 1
+            if set(stories.band_keys(first)).isdisjoint(stories.band_keys(second)):
+                continue
+            score = stories.similarity(first, second)
+            for threshold in thresholds:
+                joined[threshold] += score >= threshold
+    counts = ", ".join(f"{count} at >= {threshold}" for threshold, count in joined.items())
+    print(f"{pairs} pairs of different items within one feed would join: {counts}")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,12 @@ async def cluster_articles(
     keys = [key for signature in signatures if signature is not None for key in band_keys(signature)]
     # One lookup for the whole batch: a candidate of one article is compared with all of them.
     candidates = await tx.story_candidates(keys, now - policy.window) if keys else []
-    assignments = assign_stories(list(zip(articles, signatures, strict=True)), candidates, policy.threshold)
+    assignments = assign_stories(
+        list(zip(articles, signatures, strict=True)),
+        candidates,
+        policy.threshold,
+        policy.same_outlet_threshold,
+    )
     await tx.join_stories(assignments, now)
     return [replace(a.article, story_id=a.story_id) for a in assignments]
 

@@ -335,11 +335,18 @@ class SqlPollTransaction:
                 story_bands.c.band_key.in_(band_keys[start : start + KEYS_PER_STATEMENT]),
                 story_bands.c.created_at >= since,
             )
-            statement = select(
-                article_stories.c.article_id, article_stories.c.story_id, article_stories.c.signature
-            ).where(article_stories.c.article_id.in_(recent), article_stories.c.signature.is_not(None))
-            for article_id, story_id, packed in await self._connection.execute(statement):
-                found[article_id] = StoryCandidate(article_id, story_id, unpack_signature(packed))
+            statement = (
+                select(
+                    article_stories.c.article_id,
+                    article_stories.c.story_id,
+                    article_stories.c.signature,
+                    articles.c.outlet_id,
+                )
+                .join(articles, articles.c.id == article_stories.c.article_id)
+                .where(article_stories.c.article_id.in_(recent), article_stories.c.signature.is_not(None))
+            )
+            for article_id, story_id, packed, outlet_id in await self._connection.execute(statement):
+                found[article_id] = StoryCandidate(article_id, story_id, unpack_signature(packed), outlet_id)
         return [found[article_id] for article_id in sorted(found)]
 
     async def join_stories(self, assignments: Sequence[StoryAssignment], now: datetime) -> None:

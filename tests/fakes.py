@@ -286,7 +286,12 @@ class InMemoryPollTransaction:
             if created_at >= since
         }
         return [
-            StoryCandidate(article_id, self.tables.stories[article_id], self.tables.signatures[article_id])
+            StoryCandidate(
+                article_id,
+                self.tables.stories[article_id],
+                self.tables.signatures[article_id],
+                self.tables.articles[article_id].outlet_id,
+            )
             for article_id in sorted(found)
         ]
 

@@ -210,7 +210,9 @@ async def test_story_candidates_come_from_band_keys_within_the_window(engine: As
         (article,) = await tx.add_unseen_articles(outlet, feed_of("Reuters", (TITLE, LEAD)).items, NOW)
         await tx.join_stories([StoryAssignment(article, article.id, signature, keys)], NOW)
     async with archive.poll_transaction() as tx:
-        assert await tx.story_candidates(keys[:1], NOW) == [StoryCandidate(article.id, article.id, signature)]
+        assert await tx.story_candidates(keys[:1], NOW) == [
+            StoryCandidate(article.id, article.id, signature, outlet.id)
+        ]
         assert await tx.story_candidates(keys, NOW + timedelta(seconds=1)) == []  # older than the window
         assert await tx.story_candidates(["00nothing"], NOW) == []
     assert await archive.forget_story_bands(NOW + timedelta(seconds=1)) == stories.BANDS
