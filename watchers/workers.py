@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import multiprocessing
@@ -223,10 +224,12 @@ class ParserPool:
         self._timeout = timeout
         self._memory_limit = memory_limit
         # One entry per slot: an idle worker, or None for a slot whose worker is yet to start.
-        # Waiters then always wake, even when no worker is left to hand back.
-        self._idle: asyncio.Queue[Worker | None] = asyncio.Queue()
+        # Waiters then always wake, even when no worker is left to hand back; idle workers come
+        # first, so a slot whose start keeps failing is tried only when every worker is busy.
+        self._idle: asyncio.PriorityQueue[tuple[bool, int, Worker | None]] = asyncio.PriorityQueue()
+        self._returns = itertools.count()
         for _ in range(workers):
-            self._idle.put_nowait(None)  # started by the parses that need them
+            self._give_back(None)  # started by the parses that need them
         self._all: list[Worker] = []
         self._starting = asyncio.Lock()
         self._started = False
@@ -269,11 +272,11 @@ class ParserPool:
     async def parse(self, body: bytes, reading: Reading = FEED) -> Parsed:
         """Parse `body` in a worker within the time limit; every failure is a ParseError value."""
         await self._ensure_started()
-        worker = await self._idle.get()
+        _, _, worker = await self._idle.get()
         if worker is None:
             worker = await self._try_start()
             if worker is None:
-                self._idle.put_nowait(None)
+                self._give_back(None)
                 return ParseError("no parser worker could be started", "no_worker")
         try:
             result = await self._run(worker, body, reading)
@@ -288,7 +291,7 @@ class ParserPool:
             # Cancelled mid-parse: the worker may still be busy, so it cannot go back to the pool.
             await asyncio.shield(self._replace(worker))
             raise
-        self._idle.put_nowait(worker)
+        self._give_back(worker)
         return result
 
     async def _run(self, worker: Worker, body: bytes, reading: Reading) -> Parsed:
@@ -319,7 +322,7 @@ class ParserPool:
         await asyncio.to_thread(worker.process.join)
         # INFO: the document's outlet already fails with the reason; a one-off command prints one line.
         log.info("parser worker replaced", extra={"pid": worker.process.pid})
-        self._idle.put_nowait(await self._try_start())
+        self._give_back(await self._try_start())
 
     async def _try_start(self) -> Worker | None:
         """A new worker, or None (logged) if it cannot start; the caller owns the slot either way."""
@@ -337,9 +340,12 @@ class ParserPool:
     def _put_back(self, starting: asyncio.Future[Worker]) -> None:
         """The slot of a parse cancelled while its worker started: the worker, or an empty slot."""
         if starting.cancelled() or starting.exception() is not None:
-            self._idle.put_nowait(None)
+            self._give_back(None)
         else:
-            self._idle.put_nowait(starting.result())
+            self._give_back(starting.result())
+
+    def _give_back(self, worker: Worker | None) -> None:
+        self._idle.put_nowait((worker is None, next(self._returns), worker))
 
     def start_worker(self) -> Worker:
         """One worker process, ready to parse; raises RuntimeError or OSError if it cannot start."""

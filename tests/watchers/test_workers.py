@@ -238,3 +238,12 @@ async def test_a_killed_worker_that_cannot_be_replaced_leaves_no_parse_waiting()
         assert pool.live_workers == 1
     assert isinstance(again, ParsedFeed)
     assert again.items[0].title == "After the outage"
+
+
+async def test_an_idle_worker_is_used_before_a_slot_whose_worker_cannot_start() -> None:
+    async with FlakyStartPool(None, workers=2) as pool:
+        assert isinstance(await guarded(pool.parse(healthy_feed("Before"))), ParsedFeed)
+        pool.failure = OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        for number in range(3):
+            assert isinstance(await guarded(pool.parse(healthy_feed(f"Report {number}"))), ParsedFeed)
+        assert pool.live_workers == 1
