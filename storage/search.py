@@ -50,6 +50,7 @@ from storage.database import is_sqlite
 from storage.tables import article_stories, articles, matches, outlets, search_queue, topics
 
 REFRESH_BATCH = 1000
+CLEAR_BATCH = 1000
 # PostgreSQL refuses a tsvector over 1 MB; a summary is never near that, a hostile one may be.
 MAX_POSTGRES_DOCUMENT = 200_000
 
@@ -275,14 +276,32 @@ class SqlSearch:
             for article_id, story_id, own in rows
         }
 
-    async def clear_bodies(self, seen_before: datetime) -> int:
-        statement = (
-            update(articles)
-            .where(articles.c.first_seen_at < seen_before)
-            .where(articles.c.summary != "")
-            .values(summary="")
-        )
-        async with self._engine.begin() as connection:
-            cleared: Any = await connection.execute(statement)
+    async def clear_bodies(self, seen_before: datetime, *, batch: int = CLEAR_BATCH) -> int:
+        # Batches in id order, each its own short transaction: the first run after an upgrade may
+        # clear millions of bodies, and one UPDATE would hold the write lock past polls' busy_timeout.
+        cleared = 0
+        after = 0  # article ids start at 1
+        while True:
+            chosen = (
+                select(articles.c.id)
+                .where(articles.c.id > after)
+                .where(articles.c.first_seen_at < seen_before)
+                .where(articles.c.summary != "")
+                .order_by(articles.c.id)
+                .limit(batch)
+            )
+            # One statement, so the transaction writes from its start (no read-then-write upgrade).
+            statement = (
+                update(articles)
+                .where(articles.c.id.in_(chosen.scalar_subquery()))
+                .values(summary="")
+                .returning(articles.c.id)
+            )
+            async with self._engine.begin() as connection:
+                ids = (await connection.execute(statement)).scalars().all()
+            cleared += len(ids)
+            if len(ids) < batch:
+                break
+            after = max(ids)
         await self.refresh()
-        return int(cleared.rowcount)
+        return cleared

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import multiprocessing
@@ -212,7 +213,8 @@ class ParserPool:
     Every kind of document (feed, page, sitemap, Telegram preview, article text) is parsed here.
     Each parse gets `timeout`; past it the worker is killed and replaced, so a pathological document
     (entity expansion that slipped through, feedparser's e-mail regex, a huge page) costs seconds,
-    not the bot.
+    not the bot. A worker that cannot start (fork refused, not ready in time on a loaded machine)
+    fails that one parse; its slot stays in the pool and the next parse starts a worker again.
     """
 
     def __init__(
@@ -221,7 +223,13 @@ class ParserPool:
         self._size = workers
         self._timeout = timeout
         self._memory_limit = memory_limit
-        self._idle: asyncio.Queue[Worker] = asyncio.Queue()
+        # One entry per slot: an idle worker, or None for a slot whose worker is yet to start.
+        # Waiters then always wake, even when no worker is left to hand back; idle workers come
+        # first, so a slot whose start keeps failing is tried only when every worker is busy.
+        self._idle: asyncio.PriorityQueue[tuple[bool, int, Worker | None]] = asyncio.PriorityQueue()
+        self._returns = itertools.count()
+        for _ in range(workers):
+            self._give_back(None)  # started by the parses that need them
         self._all: list[Worker] = []
         self._starting = asyncio.Lock()
         self._started = False
@@ -233,18 +241,21 @@ class ParserPool:
         """Process ids of the live workers (benchmarks read their CPU time)."""
         return [worker.process.pid for worker in self._all if worker.process.pid is not None]
 
+    @property
+    def live_workers(self) -> int:
+        """How many workers are running; slots without one start theirs on the next parse."""
+        return len(self._all)
+
     async def __aenter__(self) -> ParserPool:
         return self
 
     async def _ensure_started(self) -> None:
-        """Workers start with the first parse, so commands that never parse never start them."""
+        """Workers start with the parses that need them, so commands that never parse start none."""
         async with self._starting:
             if self._started:
                 return
             # Workers fork from a server that has imported the parsers once: a restart takes milliseconds.
             self._context.set_forkserver_preload(["watchers.workers"])
-            for _ in range(self._size):
-                self._idle.put_nowait(await asyncio.to_thread(self._start))
             self._started = True
 
     async def __aexit__(
@@ -261,7 +272,12 @@ class ParserPool:
     async def parse(self, body: bytes, reading: Reading = FEED) -> Parsed:
         """Parse `body` in a worker within the time limit; every failure is a ParseError value."""
         await self._ensure_started()
-        worker = await self._idle.get()
+        _, _, worker = await self._idle.get()
+        if worker is None:
+            worker = await self._try_start()
+            if worker is None:
+                self._give_back(None)
+                return ParseError("no parser worker could be started", "no_worker")
         try:
             result = await self._run(worker, body, reading)
         except TimeoutError:
@@ -275,7 +291,7 @@ class ParserPool:
             # Cancelled mid-parse: the worker may still be busy, so it cannot go back to the pool.
             await asyncio.shield(self._replace(worker))
             raise
-        self._idle.put_nowait(worker)
+        self._give_back(worker)
         return result
 
     async def _run(self, worker: Worker, body: bytes, reading: Reading) -> Parsed:
@@ -298,6 +314,7 @@ class ParserPool:
         return decode_result(worker.connection.recv_bytes())
 
     async def _replace(self, worker: Worker) -> None:
+        """Stop `worker` and give its slot back, with a new worker in it if one starts."""
         if worker in self._all:
             self._all.remove(worker)
         worker.connection.close()
@@ -305,18 +322,53 @@ class ParserPool:
         await asyncio.to_thread(worker.process.join)
         # INFO: the document's outlet already fails with the reason; a one-off command prints one line.
         log.info("parser worker replaced", extra={"pid": worker.process.pid})
-        self._idle.put_nowait(await asyncio.to_thread(self._start))
+        self._give_back(await self._try_start())
 
-    def _start(self) -> Worker:
+    async def _try_start(self) -> Worker | None:
+        """A new worker, or None (logged) if it cannot start; the caller owns the slot either way."""
+        starting = asyncio.ensure_future(asyncio.to_thread(self.start_worker))
+        try:
+            # Shielded: a cancelled caller must not lose the worker its thread goes on starting.
+            return await asyncio.shield(starting)
+        except (RuntimeError, OSError) as error:
+            log.warning("parser worker did not start", extra={"error": str(error)})
+            return None
+        except asyncio.CancelledError:
+            starting.add_done_callback(self._put_back)
+            raise
+
+    def _put_back(self, starting: asyncio.Future[Worker]) -> None:
+        """The slot of a parse cancelled while its worker started: the worker, or an empty slot."""
+        if starting.cancelled() or starting.exception() is not None:
+            self._give_back(None)
+        else:
+            self._give_back(starting.result())
+
+    def _give_back(self, worker: Worker | None) -> None:
+        self._idle.put_nowait((worker is None, next(self._returns), worker))
+
+    def start_worker(self) -> Worker:
+        """One worker process, ready to parse; raises RuntimeError or OSError if it cannot start."""
         ours, theirs = self._context.Pipe()
         process = self._context.Process(
             target=serve, args=(theirs, self._memory_limit), name="newsbot-parser", daemon=True
         )
-        process.start()
-        theirs.close()
+        try:
+            process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
         # A parse's time limit must not be spent on a worker still starting up (on a busy machine).
-        if not ours.poll(STARTUP_SECONDS) or ours.recv_bytes() != READY:
+        try:
+            ready = ours.poll(STARTUP_SECONDS) and ours.recv_bytes() == READY
+        except (EOFError, OSError):  # the worker died before it was ready
+            ready = False
+        if not ready:
+            ours.close()
             process.kill()
+            process.join()
             raise RuntimeError("a parser worker did not start")
         worker = Worker(process, ours)
         self._all.append(worker)

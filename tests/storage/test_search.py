@@ -165,6 +165,21 @@ async def test_retention_clears_old_bodies_but_keeps_identity(engine: AsyncEngin
     assert await archive_items(archive, outlet, [old_item]) == []
 
 
+async def test_retention_clears_in_batches_until_every_old_body_is_gone(engine: AsyncEngine) -> None:
+    archive, search = SqlArchive(engine), SqlSearch(engine)
+    outlet = await new_outlet(archive, "Azattyq")
+    old_items = [item(number, f"Old {number}", "old body words") for number in range(1, 8)]
+    old_items[3] = item(4, "Old 4")  # no body to clear: not counted
+    old = await archive_items(archive, outlet, old_items, now=NOW - timedelta(days=200))
+    (new,) = await archive_items(archive, outlet, [item(8, "New", "new body words")])
+
+    # Six bodies in batches of two: three full batches, then an empty one ends the run.
+    assert await search.clear_bodies(NOW - timedelta(days=180), batch=2) == 6
+    assert await search.clear_bodies(NOW - timedelta(days=180), batch=2) == 0
+    assert await ids(search, "body") == [new]
+    assert sorted(await ids(search, "Old")) == old
+
+
 async def test_the_migration_goes_down_and_up_again(engine: AsyncEngine) -> None:
     def downgrade(connection: Connection) -> None:
         config = alembic_config()

@@ -5,9 +5,12 @@ The limit is small here (0.5 s) and the pathological documents take seconds: the
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 
@@ -23,6 +26,7 @@ from watchers.workers import (
     ParserPool,
     Reader,
     Reading,
+    Worker,
     decode_reading,
     decode_result,
     encode_reading,
@@ -35,6 +39,10 @@ TIMED_OUT = "parsing took longer than 0.5 s and was stopped"
 # Big enough for the pathological documents; the fetch limits are not what these tests are about.
 LOOPBACK = FetchPolicy(allow_private_networks=True, max_bytes=64 << 20, timeout=timedelta(seconds=30))
 SECTION = "https://vlast.kz/novosti/"
+NO_WORKER = ParseError("no parser worker could be started", "no_worker")
+# Only a guard against a hang failing the run; not a timing assertion.
+HANG_GUARD = 60.0
+T = TypeVar("T")
 
 
 def huge_page(links: int = 50_000) -> bytes:
@@ -168,3 +176,74 @@ async def test_a_pathological_child_sitemap_fails_the_index_with_the_reason(pars
             Outlet(1, "Index", index_url, OutletKind.SITEMAP, timedelta(minutes=5))
         )
     assert outcome == Failed(f"sitemap index: no child sitemap could be read ({TIMED_OUT})")
+
+
+class FlakyStartPool(ParserPool):
+    """A pool whose workers cannot start while `failure` is set: fork refused, or not ready in time."""
+
+    def __init__(self, failure: Exception | None, workers: int = 1) -> None:
+        super().__init__(workers=workers, timeout=PARSE_TIMEOUT)
+        self.failure = failure
+
+    def start_worker(self) -> Worker:
+        if self.failure is not None:
+            raise self.failure
+        return super().start_worker()
+
+
+async def guarded(awaitable: Awaitable[T]) -> T:
+    return await asyncio.wait_for(awaitable, HANG_GUARD)
+
+
+def healthy_feed(title: str) -> bytes:
+    return rss([news_entry(1, title)])
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.EAGAIN, "Resource temporarily unavailable"),
+        RuntimeError("a parser worker did not start"),
+    ],
+)
+async def test_a_worker_that_cannot_start_fails_that_parse_and_a_later_one_starts(failure: Exception) -> None:
+    async with FlakyStartPool(failure) as pool:
+        # More parses than the pool has workers: once, these waited forever on an empty pool.
+        for _ in range(3):
+            assert await guarded(pool.parse(healthy_feed("During the outage"))) == NO_WORKER
+        assert pool.live_workers == 0
+        pool.failure = None
+        parsed = await guarded(pool.parse(healthy_feed("After the outage")))
+        assert pool.live_workers == 1
+    assert isinstance(parsed, ParsedFeed)
+    assert parsed.items[0].title == "After the outage"
+
+
+async def test_a_killed_worker_that_cannot_be_replaced_leaves_no_parse_waiting() -> None:
+    async with FlakyStartPool(None) as pool:
+        assert isinstance(await guarded(pool.parse(healthy_feed("Before"))), ParsedFeed)
+        pool.failure = OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        # The hostile document holds the only worker; the healthy one waits for it to come back.
+        hostile, waiting = await guarded(
+            asyncio.gather(
+                pool.parse(huge_page(), Reading(Reader.PAGE, base_url=SECTION)),
+                pool.parse(healthy_feed("Queued behind the hostile one")),
+            )
+        )
+        assert hostile == ParseError(TIMED_OUT, "timeout")
+        assert waiting == NO_WORKER
+        assert pool.live_workers == 0
+        pool.failure = None
+        again = await guarded(pool.parse(healthy_feed("After the outage")))
+        assert pool.live_workers == 1
+    assert isinstance(again, ParsedFeed)
+    assert again.items[0].title == "After the outage"
+
+
+async def test_an_idle_worker_is_used_before_a_slot_whose_worker_cannot_start() -> None:
+    async with FlakyStartPool(None, workers=2) as pool:
+        assert isinstance(await guarded(pool.parse(healthy_feed("Before"))), ParsedFeed)
+        pool.failure = OSError(errno.EAGAIN, "Resource temporarily unavailable")
+        for number in range(3):
+            assert isinstance(await guarded(pool.parse(healthy_feed(f"Report {number}"))), ParsedFeed)
+        assert pool.live_workers == 1
