@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any, TextIO
 
-from core.models import Alert, Destination, SendOutcome, Sent, Snippet
+from core.models import Alert, Article, Destination, SendOutcome, Sent, Snippet
 
 # C0/C1 control characters (ANSI escape sequences start with one): article text must not drive
 # the terminal. Tab and newline are folded to spaces by the renderer anyway.
@@ -31,17 +32,28 @@ def highlight(snippet: Snippet, mark: tuple[str, str] = ("«", "»")) -> str:
 
 def alert_record(alert: Alert) -> dict[str, Any]:
     """The machine-readable alert of SPEC "Setup and commands": one JSON object per line."""
-    article = alert.article
+    snippet = alert.matches[0].snippet.text if alert.matches else ""
+    return article_record(alert.article, alert.topics, alert.terms, alert.also_in, snippet)
+
+
+def article_record(
+    article: Article,
+    topics: Sequence[str],
+    terms: Sequence[str],
+    also_in: Sequence[str],
+    snippet: str,
+) -> dict[str, Any]:
+    """An article as SPEC's JSON line, shared by alerts and search hits."""
     return {
         "id": article.id,
         "title": article.title,
         "url": article.url,
         "outlet": article.outlet_name,
         "published": (article.published or article.first_seen_at).isoformat(),
-        "topics": list(alert.topics),
-        "terms": list(alert.terms),
-        "also_in": list(alert.also_in),
-        "snippet": alert.matches[0].snippet.text if alert.matches else "",
+        "topics": list(topics),
+        "terms": list(terms),
+        "also_in": list(also_in),
+        "snippet": snippet,
     }
 
 

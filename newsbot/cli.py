@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.console import ConsoleChannel, clean, highlight
+from bot.console import ConsoleChannel, article_record, clean, highlight
 from core.models import (
     Alert,
     ArticleText,
@@ -399,18 +399,7 @@ async def search_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def search_record(hit: SearchHit) -> dict[str, object]:
     """A search hit as the JSON line of SPEC "Setup and commands"."""
-    article = hit.article
-    return {
-        "id": article.id,
-        "title": article.title,
-        "url": article.url,
-        "outlet": article.outlet_name,
-        "published": sort_time(article).isoformat(),
-        "topics": list(hit.topics),
-        "terms": list(hit.terms),
-        "also_in": list(hit.also_in),
-        "snippet": hit.snippet.text,
-    }
+    return article_record(hit.article, hit.topics, hit.terms, hit.also_in, hit.snippet.text)
 
 
 def argument(parse: Callable[[str], Any]) -> Callable[[str], Any]:
