@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import html
 import os
 import random
-import re
 import sys
 import tempfile
 import time
@@ -29,11 +27,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-import feedparser
 from sqlalchemy import insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from match import load_items as corpus_items  # noqa: E402  (bench/ is the script's folder)
 
 from core.models import ArticleText, Topic  # noqa: E402
 from core.search import SearchRequest, search_archive  # noqa: E402
@@ -43,12 +42,10 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.search import SqlSearch  # noqa: E402
 from storage.tables import articles, outlets  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpora" / "feeds"
 POSTGRES_ADMIN_DSN = os.environ.get("NEWSBOT_BENCH_POSTGRES", "postgresql://127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 OUTLETS = 60
 MAX_SUMMARY = 2000
-_TAG = re.compile(r"<[^>]*>")
 
 # Sentences of the coverage, mixed into a share of the copies.
 MENTIONS = (
@@ -86,17 +83,12 @@ QUERIES = (
 
 
 def load_items() -> list[ArticleText]:
-    items: list[ArticleText] = []
-    for path in sorted(CORPUS.iterdir()):
-        if path.name == "index.tsv":
-            continue
-        parsed = feedparser.parse(path.read_bytes(), sanitize_html=False, resolve_relative_uris=False)
-        for entry in parsed.entries:
-            title = " ".join(html.unescape(_TAG.sub(" ", str(entry.get("title", "")))).split())
-            body = " ".join(html.unescape(_TAG.sub(" ", str(entry.get("summary", "")))).split())
-            if title:
-                items.append(ArticleText(title, body[:MAX_SUMMARY]))
-    return items
+    """The corpus items bench/match.py reads, white space collapsed and summaries cut as archived."""
+    return [
+        ArticleText(" ".join(item.title.split()), " ".join(item.body.split())[:MAX_SUMMARY])
+        for item in corpus_items()
+        if item.title.strip()
+    ]
 
 
 def generate(items: list[ArticleText], count: int, seed: int = 1) -> list[dict[str, object]]:
