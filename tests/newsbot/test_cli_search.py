@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,19 +78,31 @@ async def test_bad_search_input_is_one_line(tmp_path: Path) -> None:
 
 
 async def test_article_text_cannot_drive_the_terminal(server: FeedServer, tmp_path: Path) -> None:
-    hostile = Entry(
-        title="CSTO \x1b[2J\x1b[31msummit",
-        link="https://example.org/news/1?\x1b]0;pwned\x07",
-        guid="hostile-1",
-        description="CSTO \x1b[5mblinks",
-        published=datetime.now(UTC),
+    # A JSON Feed: XML parsers drop the escape character, JSON keeps it all the way to the archive.
+    hostile = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Local",
+        "items": [
+            {
+                "id": "hostile-1",
+                "url": "https://example.org/news/1?\x1b]0;pwned\x07",
+                "title": "CSTO \x1b[2J\x1b[31msummit",
+                "content_text": "CSTO \x1b[5mblinks",
+                "date_published": datetime.now(UTC).isoformat(),
+            }
+        ],
+    }
+    feed = server.serve(
+        "/feed.json", Route(json.dumps(hostile).encode(), content_type="application/feed+json")
     )
-    config = str(write_config(tmp_path, {"Local": server.serve("/feed", Route(rss([hostile])))}))
+    config = str(write_config(tmp_path, {"Local": feed}))
     assert (await newsbot(tmp_path, "poll", "--once", "--config", config)).status == 0
 
     found = await newsbot(tmp_path, "search", "CSTO", "--config", config)
+    as_json = await newsbot(tmp_path, "search", "CSTO", "--json", "--config", config)
     listed = await newsbot(tmp_path, "outlets", "list", "--config", config)
 
     assert found.status == listed.status == 0
     assert "summit" in found.stdout
+    assert as_json.json_lines()[0]["title"] == "CSTO \x1b[2J\x1b[31msummit"  # the archive kept it
     assert "\x1b" not in found.stdout + found.stderr + listed.stdout + listed.stderr
