@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from core.digest import DeliveryPlan, DigestMode, QuietHours
 from core.models import (
     Alert,
     Article,
@@ -128,3 +129,13 @@ class SearchIndex(Protocol):
     async def clear_bodies(self, seen_before: datetime) -> int:
         """Empty the summaries of articles first seen before the time; returns how many."""
         ...
+
+
+class DeliveryPlans(Protocol):
+    """Each destination's digest mode and quiet hours (SPEC "Chat commands": digest, quiet)."""
+
+    async def plan_of(self, destination_id: int) -> DeliveryPlan: ...
+
+    async def set_digest(self, destination_id: int, mode: DigestMode, daily_at: time | None) -> None: ...
+
+    async def set_quiet(self, destination_id: int, quiet: QuietHours | None) -> None: ...
