@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import zlib
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -21,7 +20,7 @@ from yarl import URL
 
 from core.models import Validators
 from watchers.freshness import cache_lifetime, delta_seconds
-from watchers.guard import GuardedResolver, RefusedAddress, refusal_reason
+from watchers.guard import GuardedResolver, Refusal, RefusedAddress, fetchable_url
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 CHUNK_BYTES = 64 * 1024
@@ -154,23 +153,70 @@ class Gates:
     def __init__(self, per_host: int, total: int) -> None:
         self._per_host = per_host
         self._total = asyncio.Semaphore(total)
-        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._hosts: dict[str, HostGate] = {}
 
-    @asynccontextmanager
-    async def slot(self, host: str) -> AsyncIterator[None]:
-        gate, users = self._hosts.get(host, (None, 0))
-        gate = gate or asyncio.Semaphore(self._per_host)
-        self._hosts[host] = (gate, users + 1)
+    def slot(self, host: str) -> Slot:
+        return Slot(self, host)
+
+    @property
+    def hosts_in_use(self) -> int:
+        """Hosts with a request in flight or queued (an idle host keeps no entry)."""
+        return len(self._hosts)
+
+    async def acquire(self, host: str) -> HostGate:
+        gate = self._hosts.get(host)
+        if gate is None:
+            gate = self._hosts[host] = HostGate(asyncio.Semaphore(self._per_host))
+        gate.users += 1
         try:
             # The host's gate first, so a request queued behind a slow host holds no global slot.
-            async with gate, self._total:
-                yield
-        finally:
-            gate, users = self._hosts[host]
-            if users == 1:
-                del self._hosts[host]
-            else:
-                self._hosts[host] = (gate, users - 1)
+            await gate.semaphore.acquire()
+            try:
+                await self._total.acquire()
+            except BaseException:
+                gate.semaphore.release()
+                raise
+        except BaseException:
+            self._leave(host, gate)
+            raise
+        return gate
+
+    def release(self, host: str, gate: HostGate) -> None:
+        self._total.release()
+        gate.semaphore.release()
+        self._leave(host, gate)
+
+    def _leave(self, host: str, gate: HostGate) -> None:
+        gate.users -= 1
+        if not gate.users:
+            del self._hosts[host]
+
+
+@dataclass(slots=True)
+class HostGate:
+    semaphore: asyncio.Semaphore
+    users: int = 0
+
+
+class Slot:
+    """One request's place in the gates (a class, not a generator: one is entered for every request)."""
+
+    __slots__ = ("_gate", "_gates", "_host")
+
+    def __init__(self, gates: Gates, host: str) -> None:
+        self._gates = gates
+        self._host = host
+
+    async def __aenter__(self) -> None:
+        self._gate = await self._gates.acquire(self._host)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._gates.release(self._host, self._gate)
 
 
 class Fetcher:
@@ -223,14 +269,14 @@ class Fetcher:
         headers = conditional_headers(validators)
         deadline: float | None = None
         for _hop in range(self.policy.max_redirects + 1):
-            reason = refusal_reason(url, self.policy.allow_private_networks)
-            if reason is not None:
-                return FetchError(f"refused: {reason}")
-            async with self._gates.slot(URL(url).raw_host or ""):
+            target = fetchable_url(url, self.policy.allow_private_networks)
+            if isinstance(target, Refusal):
+                return FetchError(f"refused: {target.reason}")
+            async with self._gates.slot(target.raw_host or ""):
                 deadline = deadline or asyncio.get_running_loop().time() + self.policy.timeout.total_seconds()
                 try:
                     async with asyncio.timeout_at(deadline):
-                        response = await self._get_once(url, headers)
+                        response = await self._get_once(target, headers)
                 except TimeoutError:
                     return FetchError(f"no complete answer within {self.policy.timeout.total_seconds():g} s")
             if isinstance(response, FetchError) or response.status not in REDIRECT_STATUSES:
@@ -244,7 +290,7 @@ class Fetcher:
                 return FetchError(f"HTTP {response.status} redirect to an invalid URL")
         return FetchError(f"more than {self.policy.max_redirects} redirects")
 
-    async def _get_once(self, url: str, headers: Mapping[str, str]) -> Response | FetchError:
+    async def _get_once(self, url: URL, headers: Mapping[str, str]) -> Response | FetchError:
         if self._session is None:
             raise RuntimeError("Fetcher used outside `async with`")
         try:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
+from dataclasses import dataclass
+from functools import lru_cache
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
@@ -14,6 +17,11 @@ NAT64 = ipaddress.ip_network("64:ff9b::/96")
 METADATA = ipaddress.ip_address("169.254.169.254")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# A host made of DNS name characters with a letter no address literal can hold (hex digits and the
+# "x" of 0x7f.1 can; g-w, y, z cannot, nor can "-"), so neither ipaddress nor inet_aton can read it
+# as an address. Anything else (digits, hex-looking names, brackets, spaces, "%") takes the full check.
+NAME_ONLY = re.compile(r"[a-z0-9.-]*[g-wyz-][a-z0-9.-]*", re.IGNORECASE)
 
 
 class RefusedAddress(OSError):
@@ -56,6 +64,8 @@ def is_public_address(address: IPAddress) -> bool:
 
 def literal_address(host: str) -> IPAddress | None:
     """The address a host names literally, in any form the C library would accept (0x7f.1, 2130706433)."""
+    if NAME_ONLY.fullmatch(host):
+        return None  # the common case, a DNS name, without two parsers raising on it
     host = host.strip("[]").rstrip(".")
     try:
         return ipaddress.ip_address(host)
@@ -67,23 +77,41 @@ def literal_address(host: str) -> IPAddress | None:
         return None
 
 
-def refusal_reason(url: str, allow_private_networks: bool) -> str | None:
-    """Why `url` may not be fetched, or None. Names are checked again when they resolve."""
+@lru_cache(maxsize=4096)
+def answer_refusal(address: str) -> str | None:
+    """The forbidden range of a resolved address, by its text (cached: the same answers come back every poll)."""
+    return forbidden_range(ipaddress.ip_address(address))
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    reason: str
+
+
+def fetchable_url(url: str, allow_private_networks: bool) -> URL | Refusal:
+    """`url` parsed as aiohttp will connect to it, or why it may not be fetched. Names are checked again when they resolve."""
     try:
-        # yarl is what aiohttp connects with, so its reading of the host is the one that counts.
+        # yarl is what aiohttp connects with, so its reading of the host is the one that counts;
+        # the fetcher hands aiohttp this very URL object, so there is no second reading.
         parsed = URL(url)
         host = parsed.raw_host
     except (ValueError, TypeError):
-        return "not a valid URL"
+        return Refusal("not a valid URL")
     scheme = parsed.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
-        return f"only http and https URLs can be fetched, not {scheme or 'a bare path'!r}"
+        return Refusal(f"only http and https URLs can be fetched, not {scheme or 'a bare path'!r}")
     if not host:
-        return "the URL has no host"
+        return Refusal("the URL has no host")
     address = literal_address(host)
     if address is not None and not allow_private_networks and (kind := forbidden_range(address)):
-        return f"{host} is {kind}"
-    return None
+        return Refusal(f"{host} is {kind}")
+    return parsed
+
+
+def refusal_reason(url: str, allow_private_networks: bool) -> str | None:
+    """Why `url` may not be fetched, or None. Names are checked again when they resolve."""
+    checked = fetchable_url(url, allow_private_networks)
+    return checked.reason if isinstance(checked, Refusal) else None
 
 
 class GuardedResolver(AbstractResolver):
@@ -104,7 +132,7 @@ class GuardedResolver(AbstractResolver):
         if not self._allow_private_networks:
             # One inward answer refuses the name: a mixed answer lets the connector pick either.
             for answer in answers:
-                kind = forbidden_range(ipaddress.ip_address(answer["host"]))
+                kind = answer_refusal(answer["host"])
                 if kind is not None:
                     raise RefusedAddress(f"{host} resolves to {answer['host']}, {kind}")
         return answers

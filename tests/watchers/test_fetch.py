@@ -216,3 +216,33 @@ async def test_gates_limit_requests_per_host_and_in_all() -> None:
     release.set()
     await asyncio.gather(*tasks)
     assert sorted(inside) == ["a", "a", "a", "b", "b", "c"]
+
+
+async def test_a_request_cancelled_in_the_queue_gives_its_place_back() -> None:
+    gates = Gates(per_host=1, total=1)
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    async def hold(host: str) -> None:
+        async with gates.slot(host):
+            entered.append(host)
+            await release.wait()
+
+    holder = asyncio.create_task(hold("a"))
+    queued_on_host = asyncio.create_task(hold("a"))
+    queued_on_total = asyncio.create_task(hold("b"))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    queued_on_host.cancel()
+    queued_on_total.cancel()
+    await asyncio.gather(queued_on_host, queued_on_total, return_exceptions=True)
+    release.set()
+    await holder
+    assert entered == ["a"]
+    # Nothing leaked: the host's gate and the global one are free again (a leak would hang here).
+    async with asyncio.timeout(2):
+        for host in ("a", "b"):
+            async with gates.slot(host):
+                entered.append(host)
+    assert entered == ["a", "a", "b"]
+    assert gates.hosts_in_use == 0

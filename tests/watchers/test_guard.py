@@ -5,8 +5,18 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from yarl import URL
 
-from watchers.guard import is_public_address, literal_address, refusal_reason
+from watchers.guard import (
+    NAME_ONLY,
+    Refusal,
+    answer_refusal,
+    fetchable_url,
+    forbidden_range,
+    is_public_address,
+    literal_address,
+    refusal_reason,
+)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +80,34 @@ def test_literal_addresses_in_every_form(host: str, expected: str | None) -> Non
 def test_public_address_predicate() -> None:
     assert is_public_address(ipaddress.ip_address("8.8.8.8"))
     assert not is_public_address(ipaddress.ip_address("::ffff:10.0.0.1"))
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "0x7f.1", "0X7F.0.0.1", "0177.1", "2130706433", "[::1]", "[::ffff:7f00:1]", "127.1."],
+)
+def test_the_name_shortcut_never_skips_a_literal(host: str) -> None:
+    # Hex digits and "x" can spell an address; the shortcut must leave these to the parsers.
+    assert not NAME_ONLY.fullmatch(host)
+    assert literal_address(host) is not None
+
+
+@pytest.mark.parametrize(
+    "host", ["outlet7.example", "rus.azattyq.org", "xn--80ak6aa92e.com", "cafe.de", "a-b.cd"]
+)
+def test_names_are_not_addresses(host: str) -> None:
+    assert literal_address(host) is None
+
+
+def test_fetchable_url_is_the_url_aiohttp_connects_to() -> None:
+    checked = fetchable_url("HTTP://Outlet.Example:8080/feed?x=1", allow_private_networks=False)
+    assert isinstance(checked, URL)
+    assert (checked.raw_host, checked.port, checked.path_qs) == ("outlet.example", 8080, "/feed?x=1")
+    assert fetchable_url("http://10.1.2.3/", allow_private_networks=False) == Refusal(
+        "10.1.2.3 is a private network address"
+    )
+
+
+def test_answers_are_judged_like_addresses() -> None:
+    for text in ("93.184.215.14", "10.0.0.1", "::ffff:127.0.0.1", "169.254.169.254", "2606:4700::1"):
+        assert answer_refusal(text) == forbidden_range(ipaddress.ip_address(text))
