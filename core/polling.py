@@ -85,6 +85,63 @@ async def cluster_articles(
     return [replace(a.article, story_id=a.story_id) for a in assignments]
 
 
+class StateWriter:
+    """Saves the states of polls that archived nothing, many to a transaction (a group commit).
+
+    Each poll still waits for the commit that holds its own state, so a report's state is a saved
+    one; a batch the database refuses is retried one outlet at a time, so one bad row costs only
+    its own outlet.
+    """
+
+    def __init__(self, archive: Archive) -> None:
+        self._archive = archive
+        self._pending: list[tuple[int, OutletState, asyncio.Future[None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+
+    async def save(self, outlet_id: int, state: OutletState) -> None:
+        """Return once `state` is committed; raise what saving it raised."""
+        saved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((outlet_id, state, saved))
+        if self._writing is None:
+            # The states that arrive while one batch commits form the next one.
+            self._writing = asyncio.create_task(self._write())
+        await saved
+
+    async def _write(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    async with self._archive.poll_transaction() as tx:
+                        await tx.save_outlet_states([(outlet_id, state) for outlet_id, state, _ in batch])
+                except Exception:
+                    await self._write_each(batch)
+                else:
+                    for _, _, saved in batch:
+                        settle(saved, None)
+        finally:
+            self._writing = None
+
+    async def _write_each(self, batch: Sequence[tuple[int, OutletState, asyncio.Future[None]]]) -> None:
+        for outlet_id, state, saved in batch:
+            try:
+                async with self._archive.poll_transaction() as tx:
+                    await tx.save_outlet_state(outlet_id, state)
+            except Exception as error:
+                settle(saved, error)
+            else:
+                settle(saved, None)
+
+
+def settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():
+        return  # its poll was cancelled while it waited
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
 async def poll_outlet(
     outlet: Outlet,
     watcher: Watcher,
@@ -94,9 +151,20 @@ async def poll_outlet(
     jitter: float,
     policy: SchedulePolicy = DEFAULT_POLICY,
     stories: StoryPolicy = DEFAULT_STORY_POLICY,
+    states: StateWriter | None = None,
 ) -> PollReport:
-    """Fetch one outlet, then archive, cluster, match and queue alerts in one transaction."""
+    """Fetch one outlet, then archive, cluster, match and queue alerts in one transaction.
+
+    With `states`, a poll that has nothing to archive (not modified, failed) saves its state
+    through that writer, in a transaction shared with other such polls.
+    """
     outcome = await watcher.fetch(outlet)
+    if states is not None and not isinstance(outcome, Modified):
+        state = state_after_poll(outlet, outcome, now, jitter, 0, policy)
+        await states.save(outlet.id, state)
+        if isinstance(outcome, Failed):
+            log.info("outlet poll failed", extra={"outlet": outlet.name, "reason": outcome.reason})
+        return PollReport(outlet, outcome, state=state)
     new_articles: list[Article] = []
     matched: tuple[ArticleMatches, ...] = ()
     queued = 0
@@ -150,12 +218,13 @@ async def poll_outlets(
 ) -> list[PollReport]:
     """Poll many outlets concurrently; one outlet's failure never stops the others."""
     gate = asyncio.Semaphore(concurrency)
+    states = StateWriter(archive)
 
     async def poll_one(outlet: Outlet) -> PollReport:
         async with gate:
             try:
                 report = await poll_outlet(
-                    outlet, watcher, archive, watchlist, now, jitter(), policy, stories
+                    outlet, watcher, archive, watchlist, now, jitter(), policy, stories, states
                 )
             except Exception as error:
                 # A bug or a database hiccup for one outlet must not cost the rest of the cycle.

@@ -74,6 +74,10 @@ class PollTransaction(Protocol):
 
     async def save_outlet_state(self, outlet_id: int, state: OutletState) -> None: ...
 
+    async def save_outlet_states(self, states: Sequence[tuple[int, OutletState]]) -> None:
+        """Save many outlets' states in one statement (the polls of a cycle that archived nothing)."""
+        ...
+
 
 class Archive(Protocol):
     def poll_transaction(self) -> AbstractAsyncContextManager[PollTransaction]: ...

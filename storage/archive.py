@@ -508,6 +508,15 @@ class SqlPollTransaction:
             update(outlets).where(outlets.c.id == outlet_id).values(state_values(state))
         )
 
+    async def save_outlet_states(self, states: Sequence[tuple[int, OutletState]]) -> None:
+        if not states:
+            return
+        # One executemany: a cycle of 304s costs one statement, not a round trip per outlet.
+        await self._connection.execute(
+            update(outlets).where(outlets.c.id == bindparam("outlet_id")),
+            [{"outlet_id": outlet_id, **state_values(state)} for outlet_id, state in states],
+        )
+
 
 class SqlArchive:
     """core.ports.Archive plus the outlet and article queries the CLI and bot need."""

@@ -327,6 +327,10 @@ class InMemoryPollTransaction:
             raise RuntimeError(f"database is locked (outlet {outlet_id})")
         self.tables.outlets[outlet_id] = replace(self.tables.outlets[outlet_id], state=state)
 
+    async def save_outlet_states(self, states: Sequence[tuple[int, OutletState]]) -> None:
+        for outlet_id, state in states:
+            await self.save_outlet_state(outlet_id, state)
+
     def _is_queued(self, story_id: int, destination_id: int) -> bool:
         staged = any(story_of(a) == story_id and d.id == destination_id for a, d, _, _ in self.queued)
         return staged or self._archive.outbox.has(story_id, destination_id)

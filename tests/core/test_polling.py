@@ -537,3 +537,50 @@ async def test_a_stricter_threshold_keeps_the_copy_apart() -> None:
     await poll_both(archive, timedelta(minutes=5), StoryPolicy(threshold=1.0))
 
     assert len(archive.outbox.entries) == 2
+
+
+async def test_a_cycle_of_not_modified_outlets_shares_transactions_and_saves_every_state() -> None:
+    archive = archive_with_desk()
+    outlets = [
+        archive.add_outlet(f"Outlet {n}", f"https://o{n}.example/rss", state=BASELINED) for n in range(40)
+    ]
+    watcher = FakeWatcher()
+    for outlet in outlets:
+        watcher.script(outlet.id, NotModified(Validators(etag=f'"{outlet.id}"')))
+    failing = archive.add_outlet("Failing", "https://failing.example/rss", state=BASELINED)
+    watcher.script(failing.id, Failed("HTTP 500"))
+
+    reports = await poll_outlets([*outlets, failing], watcher, archive, WATCHLIST, NOW, jitter=lambda: 0.0)
+
+    for outlet, report in zip(outlets, reports, strict=False):
+        saved = archive.outlet(outlet.id).state
+        assert report.state == saved
+        assert (saved.validators.etag, saved.last_polled_at, saved.next_poll_at) == (
+            f'"{outlet.id}"',
+            NOW,
+            NOW + INTERVAL,
+        )
+    assert archive.outlet(failing.id).state.consecutive_failures == 1
+    assert reports[-1].error == "HTTP 500"
+    # 41 polls, a handful of commits: the states of polls that archived nothing go in batches.
+    assert archive.commits < 10
+    assert archive.rollbacks == 0
+
+
+async def test_a_state_the_database_refuses_costs_only_its_own_outlet() -> None:
+    archive = archive_with_desk()
+    outlets = [
+        archive.add_outlet(f"Outlet {n}", f"https://o{n}.example/rss", state=BASELINED) for n in range(6)
+    ]
+    broken = outlets[2]
+    archive.break_outlet(broken.id)
+    watcher = FakeWatcher()
+    for outlet in outlets:
+        watcher.script(outlet.id, NotModified(Validators(etag='"new"')))
+
+    reports = await poll_outlets(outlets, watcher, archive, WATCHLIST, NOW, jitter=lambda: 0.0)
+
+    assert [r.error for r in reports] == [None, None, "internal error: RuntimeError", None, None, None]
+    assert reports[2].state is None
+    assert archive.outlet(broken.id).state == BASELINED
+    assert all(archive.outlet(o.id).state.validators.etag == '"new"' for o in outlets if o is not broken)

@@ -176,6 +176,20 @@ DEACTIVATED = OutletState(
 )
 
 
+async def test_many_states_are_saved_in_one_statement(engine: AsyncEngine) -> None:
+    archive = SqlArchive(engine)
+    healthy = await new_outlet(archive, "Healthy")
+    dead = await new_outlet(archive, "Dead")
+    untouched = await new_outlet(archive, "Untouched")
+    async with archive.poll_transaction() as tx:
+        await tx.save_outlet_states([(healthy.id, HEALTHY), (dead.id, DEACTIVATED)])
+        await tx.save_outlet_states([])
+
+    stored = {o.name: o.state for o in await archive.list_outlets()}
+
+    assert stored == {"Dead": DEACTIVATED, "Healthy": HEALTHY, "Untouched": untouched.state}
+
+
 @pytest.mark.parametrize("state", [HEALTHY, DEACTIVATED], ids=["healthy", "deactivated"])
 async def test_health_and_pace_round_trip(engine: AsyncEngine, state: OutletState) -> None:
     archive = SqlArchive(engine)
