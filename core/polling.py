@@ -108,6 +108,7 @@ class StateWriter:
         await saved
 
     async def _write(self) -> None:
+        batch: list[tuple[int, OutletState, asyncio.Future[None]]] = []
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
@@ -119,6 +120,12 @@ class StateWriter:
                 else:
                     for _, _, saved in batch:
                         settle(saved, None)
+        except BaseException:
+            # Cancelled (shutdown): no poll may wait for ever on a commit that will not come.
+            for _, _, saved in [*batch, *self._pending]:
+                saved.cancel()
+            self._pending = []
+            raise
         finally:
             self._writing = None
 
