@@ -105,6 +105,24 @@ class Outbox(Protocol):
     async def reschedule_edit(self, alert_id: int, at: datetime, error: str) -> None: ...
 
 
+class SentAlerts(Protocol):
+    """Which article a sent chat message announced, so a reply to an alert can act on the article."""
+
+    async def article_for_message(self, platform: Platform, ref: str) -> int | None:
+        """The article of the alert sent as message `ref` (the Channel's `Sent.ref`); None otherwise."""
+        ...
+
+
+class DestinationRegistry(Protocol):
+    """Chats and channels as destinations, created and enabled when the bot is added to one."""
+
+    async def ensure_destination(
+        self, platform: Platform, address: str, title: str, now: datetime
+    ) -> Destination: ...
+
+    async def set_enabled(self, destination_id: int, enabled: bool) -> None: ...
+
+
 class SearchIndex(Protocol):
     """The archive's full-text index: candidates for a query plan, newest first (core.search)."""
 

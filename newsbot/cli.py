@@ -39,6 +39,7 @@ from core.search import MAX_LIMIT, Cursor, SearchHit, SearchRequest, parse_age, 
 from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, parser_pool, utc_now
+from newsbot.redaction import install_redaction
 from newsbot.runtime import Runtime, deliver_all_due
 from newsbot.settings import ConfigError, Settings, load_settings, parse_duration
 from newsbot.terminal import ProgressBar
@@ -585,6 +586,8 @@ def configure_logging(verbose: bool) -> None:
     )
     # APScheduler reports every job run at INFO; newsbot logs what the jobs did instead.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO, and Bot API URLs carry the token (also masked below).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def execute(argv: Sequence[str] | None = None) -> int:
@@ -594,6 +597,7 @@ def execute(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         settings = load_settings(args.config, os.environ)
+        install_redaction(settings.secrets)
         return asyncio.run(handler(args, settings))
     except (ConfigError, QuerySyntaxError) as error:
         print(f"newsbot: {error}", file=sys.stderr)

@@ -64,6 +64,15 @@ class TelegramSettings:
     admins: tuple[int, ...] = ()
     editors: tuple[int, ...] = ()
     allowed_chats: tuple[int, ...] = ()
+    # Webhook mode when set (Telegram posts updates to this public HTTPS URL); long polling otherwise.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"  # where the local server listens, usually behind a TLS proxy
+    webhook_port: int = 8443
+    webhook_secret: Secret | None = None  # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token
+
+    @property
+    def is_webhook(self) -> bool:
+        return bool(self.webhook_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,18 @@ class Settings:
     def has_chat(self) -> bool:
         """True when a chat platform has a token; otherwise alerts go to the console."""
         return self.telegram.token is not None or self.slack.bot_token is not None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured secret's value, for the log filter that keeps them out of log lines."""
+        held = (
+            self.telegram.token,
+            self.telegram.webhook_secret,
+            self.slack.bot_token,
+            self.slack.signing_secret,
+            self.slack.app_token,
+        )
+        return tuple(secret.value for secret in held if secret is not None and secret.value)
 
 
 # ---- value parsers: each takes what TOML or the environment gave and returns the typed value ----
@@ -199,6 +220,29 @@ def parse_slack_mode(value: Any) -> str:
     return mode
 
 
+def parse_webhook_url(value: Any) -> str:
+    """Telegram delivers webhooks only over HTTPS; the path is also the local server's route."""
+    url = parse_str(value).strip()
+    if url and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise ValueError("expected an https:// URL without query or fragment (Telegram posts only to HTTPS)")
+    return url
+
+
+# Bot API setWebhook secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def check_telegram(telegram: TelegramSettings) -> None:
+    secret = telegram.webhook_secret
+    if secret is not None and WEBHOOK_SECRET.fullmatch(secret.value) is None:
+        raise ConfigError(
+            "NEWSBOT_TELEGRAM_WEBHOOK_SECRET: expected 1 to 256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    # Without the secret anyone who finds the URL could post forged updates as any user.
+    if telegram.is_webhook and secret is None:
+        raise ConfigError("[telegram] webhook_url needs NEWSBOT_TELEGRAM_WEBHOOK_SECRET to be set")
+
+
 def parse_retention(value: Any) -> timedelta | None:
     """How long article bodies are kept: hours or days (`180d`), or "forever"."""
     if isinstance(value, str) and value.strip().lower() == "forever":
@@ -227,6 +271,9 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "admins": list_of(parse_int),
         "editors": list_of(parse_int),
         "allowed_chats": list_of(parse_int),
+        "webhook_url": parse_webhook_url,
+        "webhook_listen": parse_str,
+        "webhook_port": positive(parse_int, upper=65535),
     },
     "slack": {
         "api_url": parse_str,
@@ -253,7 +300,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
     "stories": {"window": parse_duration},
 }
 SECRETS: dict[str, dict[str, str]] = {
-    "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN"},
+    "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN", "webhook_secret": "NEWSBOT_TELEGRAM_WEBHOOK_SECRET"},
     "slack": {
         "bot_token": "NEWSBOT_SLACK_BOT_TOKEN",
         "signing_secret": "NEWSBOT_SLACK_SIGNING_SECRET",
@@ -282,6 +329,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
     check_environment(environ)
     sections = {name: build_section(name, document.get(name, {}), environ) for name in SCHEMA}
     check_schedule(sections["schedule"])
+    check_telegram(sections["telegram"])
     return Settings(
         storage=sections["storage"],
         telegram=sections["telegram"],

@@ -192,6 +192,18 @@ class SqlOutbox:
         async with self._engine.begin() as connection:
             await connection.execute(update(outbox).where(outbox.c.id == alert_id).values(**values))
 
+    async def article_for_message(self, platform: Platform, ref: str) -> int | None:
+        """The article of the alert sent as message `ref` on `platform`; None for any other message."""
+        statement = (
+            select(outbox.c.article_id)
+            .join(destinations, destinations.c.id == outbox.c.destination_id)
+            .where(outbox.c.sent_ref == ref, destinations.c.platform == platform.value)
+            .limit(1)
+        )
+        async with self._engine.connect() as connection:
+            found: int | None = (await connection.execute(statement)).scalar()
+        return found
+
     async def count_by_state(self) -> dict[str, int]:
         statement = select(outbox.c.state, func.count()).group_by(outbox.c.state)
         async with self._engine.connect() as connection:

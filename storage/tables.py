@@ -206,7 +206,8 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("lease_until", UtcDateTime),
     Column("last_error", Text),
-    Column("sent_ref", String(200)),
+    # The platform's message id ("<chat_id>:<message_id>" on Telegram): a reply to an alert finds it.
+    Column("sent_ref", String(200), index=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     # One alert per story and destination: later outlets of the story update it, never add one.

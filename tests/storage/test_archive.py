@@ -273,6 +273,21 @@ async def test_outbox_claims_lease_and_settles(engine: AsyncEngine) -> None:
     assert await outbox.count_by_state() == {"pending": 1, "sent": 1, "dead": 1}
 
 
+async def test_a_sent_message_leads_back_to_its_article(engine: AsyncEngine) -> None:
+    archive, _catalog, outlet, _ids = await subscribed_setup(engine)
+    await queue(archive, outlet, 1, CSTO_MATCH, SCO_MATCH)
+    outbox = SqlOutbox(engine)
+    (chat_alert,) = await outbox.claim_due(NOW, [Platform.TELEGRAM], 10, timedelta(minutes=1))
+    (channel_alert,) = await outbox.claim_due(NOW, [Platform.SLACK], 10, timedelta(minutes=1))
+    await outbox.mark_sent(chat_alert.id, "-100123:77", NOW)
+    await outbox.mark_sent(channel_alert.id, "C0NEWS:77", NOW)
+
+    assert await outbox.article_for_message(Platform.TELEGRAM, "-100123:77") == chat_alert.article.id
+    assert await outbox.article_for_message(Platform.TELEGRAM, "-100123:78") is None  # not an alert
+    # A reference is only looked up among the platform's own messages.
+    assert await outbox.article_for_message(Platform.TELEGRAM, "C0NEWS:77") is None
+
+
 async def test_concurrent_claims_never_share_an_alert(engine: AsyncEngine) -> None:
     archive, _catalog, outlet, _ids = await subscribed_setup(engine)
     for number in range(30):
