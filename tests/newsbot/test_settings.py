@@ -331,14 +331,14 @@ def test_webhook_mode_takes_its_url_from_the_file_and_its_secret_from_the_enviro
     settings = load(
         tmp_path,
         '[telegram]\nwebhook_url = "https://bot.example.org/telegram/updates"\nwebhook_port = 8080\n',
-        {"NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret_-token", "NEWSBOT_TELEGRAM_WEBHOOK_LISTEN": "0.0.0.0"},
+        {"NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret_-token", "NEWSBOT_TELEGRAM_WEBHOOK_LISTEN": "10.0.0.5"},
     )
 
     telegram = settings.telegram
     assert telegram.is_webhook
     assert (telegram.webhook_url, telegram.webhook_listen, telegram.webhook_port) == (
         "https://bot.example.org/telegram/updates",
-        "0.0.0.0",
+        "10.0.0.5",
         8080,
     )
     assert telegram.webhook_secret == Secret("s3cret_-token")
