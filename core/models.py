@@ -239,3 +239,54 @@ class ArticleMatches:
 
     article: Article
     matches: tuple[TopicMatch, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownTopic:
+    """A topic as the archive holds it: its id (what buttons carry), name and query."""
+
+    id: int
+    name: str
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """An article sent to the editors' desk: the alert as subscribers saw it, who sent it, and why."""
+
+    alert: Alert
+    forwarded_by: str
+    from_chat: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardRecord:
+    """That an article went to the editors: by whom, from which chat, when (one per article)."""
+
+    article_id: int
+    forwarded_by: str
+    from_chat: str
+    note: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutletFound:
+    """What a probed URL turned out to be: the URL to poll, its kind, a name and the items read now."""
+
+    url: str
+    kind: OutletKind
+    name: str
+    items: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutletRefused:
+    """Why a probed URL cannot be watched (refused by the fetch guard, unreachable, not a source)."""
+
+    reason: str
+
+
+ProbeResult = OutletFound | OutletRefused

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from core.digest import DeliveryPlan, DigestMode, QuietHours
@@ -15,10 +15,16 @@ from core.models import (
     Destination,
     FeedItem,
     FetchOutcome,
+    Forward,
+    ForwardRecord,
+    KnownTopic,
     Outlet,
+    OutletSpec,
     OutletState,
     Platform,
+    ProbeResult,
     SendOutcome,
+    Topic,
 )
 from core.stories import StoryAssignment, StoryCandidate
 
@@ -157,3 +163,104 @@ class DeliveryPlans(Protocol):
     async def set_digest(self, destination_id: int, mode: DigestMode, daily_at: time | None) -> None: ...
 
     async def set_quiet(self, destination_id: int, quiet: QuietHours | None) -> None: ...
+
+
+# ---- what the chat commands (bot.commands) drive ----
+
+
+class Catalog(Protocol):
+    """Topics, destinations (chats) and their subscriptions."""
+
+    async def find_destination(self, platform: Platform, address: str) -> Destination | None: ...
+
+    async def ensure_destination(
+        self, platform: Platform, address: str, title: str, now: datetime
+    ) -> Destination: ...
+
+    async def set_enabled(self, destination_id: int, enabled: bool) -> None:
+        """A disabled destination gets no new alerts queued (a chat that removed the bot)."""
+        ...
+
+    async def known_topics(self) -> list[KnownTopic]: ...
+
+    async def topic_named(self, name: str) -> KnownTopic | None:
+        """The topic of that name, compared case-insensitively."""
+        ...
+
+    async def topic_by_id(self, topic_id: int) -> KnownTopic | None: ...
+
+    async def add_topic(self, topic: Topic, now: datetime) -> KnownTopic:
+        """Create the topic, or return the one that already has its name."""
+        ...
+
+    async def subscribe_to(self, destination_id: int, topic_id: int, now: datetime) -> bool:
+        """Subscribe; False when the destination already was."""
+        ...
+
+    async def unsubscribe_from(self, destination_id: int, topic_id: int) -> bool:
+        """Unsubscribe; False when the destination was not subscribed."""
+        ...
+
+    async def subscriptions_of(self, destination_id: int) -> list[KnownTopic]: ...
+
+
+class OutletRegistry(Protocol):
+    """The outlets that are watched, as chat admins manage them (SPEC: outlets, addoutlet, removeoutlet)."""
+
+    async def watched_outlets(self) -> list[Outlet]:
+        """Outlets not removed (deactivated ones included, they need attention), by name."""
+        ...
+
+    async def add_outlet(self, spec: OutletSpec, now: datetime) -> Outlet | None:
+        """Add an outlet unless one with the same name or URL exists; None when it did."""
+        ...
+
+    async def restore_outlet(self, url: str, now: datetime) -> Outlet | None:
+        """Watch a removed outlet with this URL again; None when there is no removed one."""
+        ...
+
+    async def remove_outlet(self, name: str) -> Outlet | None:
+        """Stop polling the outlet of that name (case-insensitive); its archive stays searchable."""
+        ...
+
+
+class ArticleViews(Protocol):
+    """Archived articles as a chat sees them, and the archive's counts (summary, forward, trend, status)."""
+
+    async def alert_view(self, article_id: int, destination: Destination) -> Alert | None:
+        """The article as an alert to `destination` shows it (its matches, "also in"); None if unknown."""
+        ...
+
+    async def matches_per_day(self, topic_id: int, since: datetime) -> dict[date, int]:
+        """How many articles matched the topic each UTC day (by publication, else first-seen time)."""
+        ...
+
+    async def count_by_state(self) -> dict[str, int]:
+        """Outbox rows by state: pending, sending, sent, dead."""
+        ...
+
+
+class Forwards(Protocol):
+    """Which articles went to the editors' desk; at most once per article."""
+
+    async def claim_forward(self, record: ForwardRecord) -> ForwardRecord | None:
+        """Record the forward; None when this call recorded it, else the earlier forward of the article."""
+        ...
+
+    async def release_forward(self, article_id: int) -> None:
+        """Forget a forward whose posting failed, so that it can be sent again."""
+        ...
+
+
+class EditorsDesk(Protocol):
+    """The editors' chat(s) or channel(s) where forwarded articles are posted."""
+
+    async def post(self, forward: Forward) -> int:
+        """Post to every desk; returns how many got it."""
+        ...
+
+
+class OutletProbe(Protocol):
+    """Says what a URL is (the fetch guard and detection of `newsbot outlets add`), or why it is refused."""
+
+    async def probe(self, url: str) -> ProbeResult: ...

@@ -552,6 +552,49 @@ class SqlArchive:
             result = await connection.execute(statement)
             return [outlet_from_row(row) for row in result.mappings()]
 
+    async def watched_outlets(self) -> list[Outlet]:
+        """Outlets not removed by an admin, deactivated ones included, by name."""
+        statement = select(outlets).where(outlets.c.enabled.is_(True)).order_by(outlets.c.name)
+        async with self._engine.connect() as connection:
+            return [outlet_from_row(row) for row in (await connection.execute(statement)).mappings()]
+
+    async def remove_outlet(self, name: str) -> Outlet | None:
+        """Stop polling the outlet of that name (exact, else case-insensitive); None when none is watched.
+
+        The row stays (disabled): its articles remain searchable and keep their identities, so
+        adding the outlet again does not alert its old articles.
+        """
+        wanted = name.strip()
+        found = [o for o in await self.watched_outlets() if o.name.casefold() == wanted.casefold()]
+        outlet = next((o for o in found if o.name == wanted), found[0] if found else None)
+        if outlet is None:
+            return None
+        async with self._engine.begin() as connection:
+            await connection.execute(update(outlets).where(outlets.c.id == outlet.id).values(enabled=False))
+        return outlet
+
+    async def restore_outlet(self, url: str, now: datetime) -> Outlet | None:
+        """Watch a removed outlet with this URL again; None when there is no removed one.
+
+        Its next poll is a baseline, so what it published while removed does not flood the chats.
+        """
+        statement = (
+            update(outlets)
+            .where(outlets.c.url == url, outlets.c.enabled.is_(False))
+            .values(
+                enabled=True,
+                is_baselined=False,
+                next_poll_at=now,
+                consecutive_failures=0,
+                deactivated_at=None,
+                deactivation_reason=None,
+            )
+            .returning(*outlets.c)
+        )
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(statement)).mappings().first()
+        return outlet_from_row(row) if row is not None else None
+
     async def enable_outlet(self, outlet_id: int, state: OutletState) -> None:
         """Poll an outlet again (after deactivation), from `state` (core.scheduling.reactivated)."""
         async with self._engine.begin() as connection:

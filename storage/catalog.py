@@ -6,14 +6,23 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.models import Destination, Platform, Topic
+from core.models import Destination, KnownTopic, Platform, Topic
 from storage.database import insert_ignoring_conflicts
 from storage.tables import destinations, subscriptions, topics
 
+MAX_TOPIC_NAME = 200  # topics.name
+
+
+def destination_from_row(row: RowMapping) -> Destination:
+    return Destination(row["id"], Platform(row["platform"]), row["address"], row["title"])
+
 
 class SqlCatalog:
+    """core.ports.Catalog, plus the topic sync and console subscriptions of start-up."""
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
@@ -74,7 +83,15 @@ class SqlCatalog:
                 .mappings()
                 .one()
             )
-        return Destination(row["id"], Platform(row["platform"]), row["address"], row["title"])
+        return destination_from_row(row)
+
+    async def find_destination(self, platform: Platform, address: str) -> Destination | None:
+        statement = select(destinations).where(
+            destinations.c.platform == platform.value, destinations.c.address == address
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).mappings().first()
+        return destination_from_row(row) if row is not None else None
 
     async def set_enabled(self, destination_id: int, enabled: bool) -> None:
         async with self._engine.begin() as connection:
@@ -111,3 +128,61 @@ class SqlCatalog:
             await connection.execute(
                 delete(subscriptions).where(subscriptions.c.destination_id == destination_id)
             )
+
+    async def known_topics(self) -> list[KnownTopic]:
+        statement = select(topics.c.id, topics.c.name, topics.c.query).order_by(topics.c.name)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return [KnownTopic(topic_id, name, query) for topic_id, name, query in rows]
+
+    async def topic_named(self, name: str) -> KnownTopic | None:
+        # Compared in Python: SQLite's lower() folds ASCII only, and topic names are Cyrillic too.
+        wanted = name.strip().casefold()
+        found = [topic for topic in await self.known_topics() if topic.name.casefold() == wanted]
+        exact = [topic for topic in found if topic.name == name.strip()]
+        return next(iter(exact or found), None)
+
+    async def topic_by_id(self, topic_id: int) -> KnownTopic | None:
+        statement = select(topics.c.id, topics.c.name, topics.c.query).where(topics.c.id == topic_id)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).first()
+        return KnownTopic(row[0], row[1], row[2]) if row is not None else None
+
+    async def add_topic(self, topic: Topic, now: datetime) -> KnownTopic:
+        insert = insert_ignoring_conflicts(self._engine, topics).values(
+            name=topic.name[:MAX_TOPIC_NAME], query=topic.query, aliases=list(topic.aliases), created_at=now
+        )
+        statement = select(topics.c.id, topics.c.name, topics.c.query).where(
+            topics.c.name == topic.name[:MAX_TOPIC_NAME]
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(insert)
+            row = (await connection.execute(statement)).one()
+        return KnownTopic(row[0], row[1], row[2])
+
+    async def subscribe_to(self, destination_id: int, topic_id: int, now: datetime) -> bool:
+        statement = (
+            insert_ignoring_conflicts(self._engine, subscriptions)
+            .values(destination_id=destination_id, topic_id=topic_id, mode="instant", created_at=now)
+            .returning(subscriptions.c.id)
+        )
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).first() is not None
+
+    async def unsubscribe_from(self, destination_id: int, topic_id: int) -> bool:
+        statement = delete(subscriptions).where(
+            subscriptions.c.destination_id == destination_id, subscriptions.c.topic_id == topic_id
+        )
+        async with self._engine.begin() as connection:
+            return bool((await connection.execute(statement)).rowcount)
+
+    async def subscriptions_of(self, destination_id: int) -> list[KnownTopic]:
+        statement = (
+            select(topics.c.id, topics.c.name, topics.c.query)
+            .join(subscriptions, subscriptions.c.topic_id == topics.c.id)
+            .where(subscriptions.c.destination_id == destination_id)
+            .order_by(topics.c.name)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return [KnownTopic(topic_id, name, query) for topic_id, name, query in rows]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import RowMapping
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.models import Alert, Destination, Platform, Snippet, TopicMatch
 from storage.archive import article_from_row, story_outlets
 from storage.tables import (
+    article_stories,
     articles,
     destinations,
     matches,
@@ -204,6 +205,51 @@ class SqlOutbox:
         async with self._engine.connect() as connection:
             found: int | None = (await connection.execute(statement)).scalar()
         return found
+
+    async def alert_view(self, article_id: int, destination: Destination) -> Alert | None:
+        """The article as an alert to `destination` shows it; the outbox row's id when it was queued there."""
+        statement = (
+            select(outlets.c.name.label("outlet_name"), article_stories.c.story_id, *articles.c)
+            .join(outlets, outlets.c.id == articles.c.outlet_id)
+            .outerjoin(article_stories, article_stories.c.article_id == articles.c.id)
+            .where(articles.c.id == article_id)
+        )
+        queued = select(outbox.c.id).where(
+            outbox.c.article_id == article_id, outbox.c.destination_id == destination.id
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(statement)).mappings().first()
+            if row is None:
+                return None
+            alert_id = (await connection.execute(queued)).scalar() or 0
+            found = (await self._matches_for(connection, {article_id})).get(article_id, [])
+            wanted = (await self._subscribed_topics(connection, {destination.id})).get(destination.id, set())
+            story_id = row["story_id"]
+            outlets_of = await story_outlets(connection, {story_id}) if story_id is not None else {}
+        shown = [match for match in found if match.topic in wanted]
+        return Alert(
+            id=alert_id,
+            destination=destination,
+            article=article_from_row(row, row["outlet_name"]),
+            matches=tuple(shown or found),
+            also_in=tuple(name for name in outlets_of.get(story_id, []) if name != row["outlet_name"]),
+        )
+
+    async def matches_per_day(self, topic_id: int, since: datetime) -> dict[date, int]:
+        """Articles that matched the topic per UTC day of their publication (else first-seen) time."""
+        when = func.coalesce(articles.c.published_at, articles.c.first_seen_at)
+        # Times are stored as naive UTC, so date() gives the UTC day on both engines.
+        day = func.date(when)
+        statement = (
+            select(day, func.count())
+            .select_from(matches.join(articles, articles.c.id == matches.c.article_id))
+            .where(matches.c.topic_id == topic_id, when >= since)
+            .group_by(day)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        # SQLite's date() is text, PostgreSQL's a date.
+        return {value if isinstance(value, date) else date.fromisoformat(value): int(n) for value, n in rows}
 
     async def count_by_state(self) -> dict[str, int]:
         statement = select(outbox.c.state, func.count()).group_by(outbox.c.state)

@@ -237,3 +237,16 @@ search_queue = Table(
     Column("id", Integer, primary_key=True),
     Column("article_id", Integer, nullable=False),
 )
+
+# Articles sent to the editors' desk (chat commands `forward` and the To editors button): one per
+# article, so a second journalist forwarding the same item is told instead of posting it again.
+forwards = Table(
+    "forwards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("forwarded_by", String(200), nullable=False),
+    Column("from_chat", String(200), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
