@@ -155,6 +155,7 @@ class TopicMatch:
     terms: tuple[str, ...]
     field: str
     snippet: Snippet
+    topic_id: int = 0  # the archive's id of the topic (buttons such as Mute need it); 0 before archiving
 
 
 @dataclass(frozen=True, slots=True)

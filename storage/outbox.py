@@ -24,7 +24,8 @@ from storage.tables import (
 
 def topic_match_from_row(row: RowMapping) -> TopicMatch:
     highlights = tuple((int(start), int(end)) for start, end in row["highlights"])
-    return TopicMatch(row["topic"], tuple(row["terms"]), row["field"], Snippet(row["snippet"], highlights))
+    snippet = Snippet(row["snippet"], highlights)
+    return TopicMatch(row["topic"], tuple(row["terms"]), row["field"], snippet, int(row["topic_id"]))
 
 
 class SqlOutbox:

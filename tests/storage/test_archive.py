@@ -32,7 +32,7 @@ from storage.catalog import SqlCatalog
 from storage.database import create_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
-from storage.tables import article_stories, metadata, outbox
+from storage.tables import article_stories, metadata, outbox, topics
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CSTO_MATCH = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO summit", ((0, 4),)))
@@ -255,6 +255,9 @@ async def test_outbox_claims_lease_and_settles(engine: AsyncEngine) -> None:
     assert alert.topics == ("CSTO",)  # only the topics this chat follows
     assert alert.terms == ("CSTO",)
     assert alert.matches[0].snippet == CSTO_MATCH.snippet
+    async with engine.connect() as connection:
+        csto_id = (await connection.execute(select(topics.c.id).where(topics.c.name == "CSTO"))).scalar_one()
+    assert alert.matches[0].topic_id == csto_id  # the Mute topic button needs it
     assert alert.article.outlet_name == outlet.name
     assert alert.article.url == "https://Example.org/news/1?utm_source=rss#top"
     assert alert.attempts == 1
