@@ -571,3 +571,17 @@ class InMemoryDestinations:
         old = self.known.get(destination_id, Destination(destination_id, Platform.TELEGRAM, address))
         self.known[destination_id] = replace(old, address=address)
         return self.known[destination_id]
+
+
+class VirtualClock:
+    """A clock tests move by hand; pass the instance where a `Callable[[], datetime]` clock is wanted."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> datetime:
+        self.now += by
+        return self.now
