@@ -221,12 +221,21 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class RetryLater:
+    """Try again after `after`; with `hold_destination`, nothing goes to that destination until then.
+
+    A hold is what a platform's flood control (Telegram 429 `retry_after`) or the chat's own pace
+    asks for: the destination's other alerts wait too, without a request, while other destinations go on.
+    """
+
     after: timedelta
     reason: str = ""
+    hold_destination: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Unreachable:
+    """The destination cannot be reached (blocked, removed, gone): it is paused and its alerts wait."""
+
     reason: str
 
 

@@ -89,14 +89,33 @@ class Outbox(Protocol):
     """Alerts waiting for delivery; claimed with a lease so a crashed sender's rows come back."""
 
     async def claim_due(
-        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
-    ) -> list[Alert]: ...
+        self,
+        now: datetime,
+        platforms: Collection[Platform],
+        limit: int,
+        lease: timedelta,
+        per_destination: int = 1,
+    ) -> list[Alert]:
+        """Lease up to `limit` due alerts, oldest first, at most `per_destination` for each destination.
+
+        Destinations that are paused, held (until a time after `now`) or have an alert in flight
+        under another live lease are skipped, so one chat's backlog never holds a lease it cannot use.
+        """
+        ...
 
     async def mark_sent(self, alert_id: int, ref: str, now: datetime) -> None: ...
 
     async def reschedule(self, alert_id: int, at: datetime, error: str) -> None: ...
 
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None: ...
+
+    async def hold_destination(self, destination_id: int, until: datetime) -> None:
+        """Claim nothing for the destination before `until` (a later hold never shortens an earlier one)."""
+        ...
+
+    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
+        """Stop delivering to the destination until it is enabled again; its alerts stay queued."""
+        ...
 
     async def claim_edits(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
@@ -127,6 +146,18 @@ class DestinationRegistry(Protocol):
     ) -> Destination: ...
 
     async def set_enabled(self, destination_id: int, enabled: bool) -> None: ...
+
+
+class Destinations(Protocol):
+    """Where alerts go, as the chat platforms name them."""
+
+    async def readdress(self, destination_id: int, address: str) -> Destination:
+        """The platform renamed the destination (a Telegram group became a supergroup): use `address` now.
+
+        Returns the destination alerts go to from now on; when `address` is already a destination of
+        its own, that one, with the old one's subscriptions and queued alerts moved to it.
+        """
+        ...
 
 
 class SearchIndex(Protocol):

@@ -59,7 +59,9 @@ async def deliver_all_due(app: App) -> int:
     while app.channels:
         report = await deliver_due(app.outbox, app.channels, utc_now(), DELIVERY_BATCH)
         sent += report.sent
-        if report.claimed < DELIVERY_BATCH:
+        # A batch takes one alert per destination; go on while that sends something. A batch that
+        # sent nothing met only held, paced or failing destinations, which the next tick tries again.
+        if report.sent == 0:
             break
     return sent
 

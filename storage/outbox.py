@@ -36,17 +36,45 @@ class SqlOutbox:
         self._engine = engine
 
     async def claim_due(
-        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+        self,
+        now: datetime,
+        platforms: Collection[Platform],
+        limit: int,
+        lease: timedelta,
+        per_destination: int = 1,
     ) -> list[Alert]:
         is_due = or_(
             and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now),
             # A sender that died mid-send leaves its lease behind; once it expires the row is due again.
             and_(outbox.c.state == "sending", outbox.c.lease_until <= now),
         )
+        # A destination with an alert under a live lease is being served by a sender already; a
+        # second one would break its pace, so its queue waits.
+        in_flight = select(outbox.c.destination_id).where(
+            outbox.c.state == "sending", outbox.c.lease_until > now
+        )
+        # PostgreSQL refuses FOR UPDATE next to a window function, so the ranking is a subquery and
+        # the locking select around it picks by id.
+        ranked = (
+            select(
+                outbox.c.id,
+                func.row_number()
+                .over(partition_by=outbox.c.destination_id, order_by=outbox.c.id)
+                .label("place"),
+            )
+            .join(destinations, destinations.c.id == outbox.c.destination_id)
+            .where(
+                is_due,
+                destinations.c.platform.in_([platform.value for platform in platforms]),
+                destinations.c.enabled.is_(True),
+                or_(destinations.c.held_until.is_(None), destinations.c.held_until <= now),
+                outbox.c.destination_id.not_in(in_flight),
+            )
+            .subquery()
+        )
         due = (
             select(outbox.c.id)
-            .join(destinations, destinations.c.id == outbox.c.destination_id)
-            .where(is_due, destinations.c.platform.in_([platform.value for platform in platforms]))
+            .where(outbox.c.id.in_(select(ranked.c.id).where(ranked.c.place <= per_destination)))
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=outbox)
@@ -60,6 +88,28 @@ class SqlOutbox:
         async with self._engine.begin() as connection:
             claimed = list((await connection.execute(claim)).scalars())
             return await self._load_alerts(connection, claimed) if claimed else []
+
+    async def hold_destination(self, destination_id: int, until: datetime) -> None:
+        # A shorter hold arriving late (e.g. the chat's pace after a 429) must not cut the longer one short.
+        statement = (
+            update(destinations)
+            .where(
+                destinations.c.id == destination_id,
+                or_(destinations.c.held_until.is_(None), destinations.c.held_until < until),
+            )
+            .values(held_until=until)
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
+        statement = (
+            update(destinations)
+            .where(destinations.c.id == destination_id)
+            .values(enabled=False, paused_reason=f"{now.isoformat(timespec='seconds')} {reason}"[:2000])
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
 
     async def claim_edits(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta

@@ -167,6 +167,10 @@ destinations = Table(
     Column("title", String(200), nullable=False, default=""),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Nothing is claimed for the destination before this (platform flood control, the chat's pace).
+    Column("held_until", UtcDateTime),
+    # Why delivery found it unreachable and disabled it (blocked, removed); cleared when enabled again.
+    Column("paused_reason", Text),
     UniqueConstraint("platform", "address"),
 )
 
@@ -218,6 +222,7 @@ outbox = Table(
     UniqueConstraint("article_id", "destination_id"),
     UniqueConstraint("story_id", "destination_id"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_outbox_destination_state", "destination_id", "state"),
 )
 
 # Newest first means by publication time, else first seen: one index serves search order and `since`.

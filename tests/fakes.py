@@ -102,6 +102,8 @@ class InMemoryOutbox:
         self._entries: dict[int, OutboxEntry] = {}
         self._story_outlets: dict[int, list[str]] = {}
         self.claimed_platforms: list[frozenset[Platform]] = []
+        self.held: dict[int, datetime] = {}  # destination -> nothing claimed before this
+        self.paused: dict[int, str] = {}  # destination -> why it was paused
 
     def add(
         self,
@@ -155,18 +157,51 @@ class InMemoryOutbox:
         return counts
 
     async def claim_due(
-        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+        self,
+        now: datetime,
+        platforms: Collection[Platform],
+        limit: int,
+        lease: timedelta,
+        per_destination: int = 1,
     ) -> list[Alert]:
         self.claimed_platforms.append(frozenset(platforms))
-        due = sorted(
-            (e for e in self._entries.values() if e.is_due(now) and e.destination.platform in platforms),
-            key=lambda e: (e.next_attempt_at, e.id),
-        )[:limit]
+        in_flight = {
+            e.destination.id
+            for e in self._entries.values()
+            if e.state == "sending" and e.lease_until is not None and e.lease_until > now
+        }
+        taken: dict[int, int] = {}
+        candidates = []
+        for entry in sorted(self._entries.values(), key=lambda e: e.id):
+            destination_id = entry.destination.id
+            if (
+                not entry.is_due(now)
+                or entry.destination.platform not in platforms
+                or destination_id in self.paused
+                or self.held.get(destination_id, now) > now
+                or destination_id in in_flight
+                or taken.get(destination_id, 0) >= per_destination
+            ):
+                continue
+            taken[destination_id] = taken.get(destination_id, 0) + 1
+            candidates.append(entry)
+        due = sorted(candidates, key=lambda e: (e.next_attempt_at, e.id))[:limit]
         for entry in due:
             entry.state = "sending"
             entry.lease_until = now + lease
             entry.attempts += 1
         return [self._alert(entry) for entry in due]
+
+    async def hold_destination(self, destination_id: int, until: datetime) -> None:
+        self.held[destination_id] = max(until, self.held.get(destination_id, until))
+
+    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
+        self.paused[destination_id] = reason
+
+    def enable(self, destination_id: int) -> None:
+        """What an admin (or the chat coming back) does: the destination's queued alerts flow again."""
+        self.paused.pop(destination_id, None)
+        self.held.pop(destination_id, None)
 
     async def mark_sent(self, alert_id: int, ref: str, now: datetime) -> None:
         entry = self._entries[alert_id]
@@ -522,3 +557,31 @@ def admits(plan: Candidates, article: Article) -> bool:
         )
         for start in range(len(words) - len(tokens) + 1)
     )
+
+
+class InMemoryDestinations:
+    """core.ports.Destinations that keeps destinations by id and records every readdress."""
+
+    def __init__(self, *known: Destination) -> None:
+        self.known: dict[int, Destination] = {destination.id: destination for destination in known}
+        self.readdressed: list[tuple[int, str]] = []
+
+    async def readdress(self, destination_id: int, address: str) -> Destination:
+        self.readdressed.append((destination_id, address))
+        old = self.known.get(destination_id, Destination(destination_id, Platform.TELEGRAM, address))
+        self.known[destination_id] = replace(old, address=address)
+        return self.known[destination_id]
+
+
+class VirtualClock:
+    """A clock tests move by hand; pass the instance where a `Callable[[], datetime]` clock is wanted."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> datetime:
+        self.now += by
+        return self.now
