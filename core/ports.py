@@ -53,6 +53,15 @@ class EditableChannel(Channel, Protocol):
         ...
 
 
+@runtime_checkable
+class DigestChannel(Channel, Protocol):
+    """A channel that can send many alerts to one destination as one message (a digest)."""
+
+    async def send_digest(self, destination: Destination, alerts: Sequence[Alert]) -> SendOutcome:
+        """Send `alerts` (oldest first) together; the outcome stands for all of them."""
+        ...
+
+
 class PollTransaction(Protocol):
     """What one poll writes, all in one database transaction."""
 
@@ -158,6 +167,22 @@ class Destinations(Protocol):
         its own, that one, with the old one's subscriptions and queued alerts moved to it.
         """
         ...
+
+
+class DigestOutbox(Protocol):
+    """Alerts held for a digest (a destination's delivery plan), claimed together per destination."""
+
+    async def claim_digests(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        """Due held alerts, at most `limit`, leased until `now + lease`; a destination's come together."""
+        ...
+
+    async def mark_digest_sent(self, alert_ids: Sequence[int], ref: str, now: datetime) -> None: ...
+
+    async def reschedule_digest(self, alert_ids: Sequence[int], at: datetime, error: str) -> None: ...
+
+    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None: ...
 
 
 class SearchIndex(Protocol):

@@ -21,6 +21,7 @@ from storage.catalog import SqlCatalog
 from storage.database import create_engine
 from storage.migrate import current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
+from storage.plans import SqlDeliveryPlans
 from storage.search import SqlSearch
 from watchers.fetch import Fetcher, FetchPolicy
 from watchers.watcher import OutletWatcher
@@ -44,6 +45,7 @@ class App:
     archive: SqlArchive
     catalog: SqlCatalog
     outbox: SqlOutbox
+    plans: SqlDeliveryPlans
     search: SqlSearch
     watcher: OutletWatcher
     watchlist: Watchlist
@@ -103,7 +105,7 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
     engine = create_engine(settings.storage.url)
     try:
         await prepare_schema(engine, settings)
-        archive, catalog = SqlArchive(engine), SqlCatalog(engine)
+        archive, catalog = SqlArchive(engine, settings.delivery.zone), SqlCatalog(engine)
         console = await seed(settings, archive, catalog, utc_now())
         watchlist = compile_watchlist(settings.topics)
         channels: dict[Platform, Channel] = {}
@@ -116,6 +118,7 @@ async def open_app(settings: Settings, stdout: TextIO, as_json: bool = False) ->
                 archive=archive,
                 catalog=catalog,
                 outbox=SqlOutbox(engine),
+                plans=SqlDeliveryPlans(engine, settings.delivery.zone),
                 search=SqlSearch(engine),
                 watcher=OutletWatcher(fetcher, parsers),
                 watchlist=watchlist,

@@ -39,7 +39,7 @@ from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, parser_pool, utc_now
 from newsbot.probe import identify as probe_url
 from newsbot.redaction import install_redaction
-from newsbot.runtime import Runtime, deliver_all_due
+from newsbot.runtime import Runtime, deliver_everything_due
 from newsbot.settings import ConfigError, Settings, load_settings, parse_duration
 from newsbot.terminal import ProgressBar
 from storage.database import create_engine
@@ -110,7 +110,7 @@ async def poll_command(args: argparse.Namespace, settings: Settings) -> int:
                     file=sys.stderr,
                 )
         await print_unqueued_matches(app, reports, ConsoleChannel(sys.stdout, as_json=args.json))
-        await deliver_all_due(app)
+        await deliver_everything_due(app)
         print_poll_summary(reports, sys.stderr)
     return 0
 

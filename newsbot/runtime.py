@@ -13,6 +13,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.delivery import deliver_due
+from core.digests import DIGEST_BATCH, deliver_digests
 from core.polling import PollReport, poll_outlets
 from core.query import QuerySyntaxError
 from core.search import purge_old_bodies
@@ -64,6 +65,23 @@ async def deliver_all_due(app: App) -> int:
         if report.sent == 0:
             break
     return sent
+
+
+async def deliver_all_digests(app: App) -> int:
+    """Send every destination's due digest, batch after batch; returns how many alerts went out."""
+    sent = 0
+    while app.channels:
+        report = await deliver_digests(app.outbox, app.channels, utc_now(), DIGEST_BATCH)
+        sent += report.sent
+        if report.claimed < DIGEST_BATCH:
+            break
+    return sent
+
+
+async def deliver_everything_due(app: App) -> None:
+    """One delivery cycle: alerts due one by one, then the digests whose time has come."""
+    await deliver_all_due(app)
+    await deliver_all_digests(app)
 
 
 def log_poll_problems(reports: Sequence[PollReport]) -> None:
@@ -147,7 +165,7 @@ class Runtime:
         await self._tracked(self._poll_once())
 
     async def _deliver(self) -> None:
-        await self._tracked(deliver_all_due(self._app))
+        await self._tracked(deliver_everything_due(self._app))
 
     async def _upkeep(self) -> None:
         await self._tracked(keep_archive(self._app))

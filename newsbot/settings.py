@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.models import OutletKind, OutletSpec, PageSelectors, Topic
 from core.scheduling import DEFAULT_POLICY, SchedulePolicy
@@ -108,12 +109,23 @@ class StoriesSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    # The wall clock of `digest daily HH:MM` and `quiet HH:MM-HH:MM`: an IANA zone name.
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     storage: StorageSettings = StorageSettings()
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
     stories: StoriesSettings = StoriesSettings()
+    delivery: DeliverySettings = DeliverySettings()
     outlets: tuple[OutletSpec, ...] = DEFAULT_OUTLETS
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
     schedule: SchedulePolicy = DEFAULT_POLICY
@@ -256,6 +268,16 @@ def parse_retention(value: Any) -> timedelta | None:
     return timedelta(seconds=seconds)
 
 
+def parse_timezone(value: Any) -> str:
+    """An IANA time zone name such as Europe/Berlin or Asia/Almaty."""
+    name = parse_str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin") from None
+    return name
+
+
 def parse_storage_url(value: Any) -> str:
     url = parse_str(value)
     if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -298,6 +320,7 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "deactivate_after": positive(parse_int),
     },
     "stories": {"window": parse_duration},
+    "delivery": {"timezone": parse_timezone},
 }
 SECRETS: dict[str, dict[str, str]] = {
     "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN", "webhook_secret": "NEWSBOT_TELEGRAM_WEBHOOK_SECRET"},
@@ -314,6 +337,7 @@ SECTION_TYPES: dict[str, type[Any]] = {
     "fetch": FetchSettings,
     "schedule": SchedulePolicy,
     "stories": StoriesSettings,
+    "delivery": DeliverySettings,
 }
 OUTLET_KEYS = {"name", "url", "kind", "interval", "group", "selectors"}
 SELECTOR_KEYS = ("item", "title", "link", "date")
@@ -336,6 +360,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
         slack=sections["slack"],
         fetch=sections["fetch"],
         stories=sections["stories"],
+        delivery=sections["delivery"],
         outlets=parse_outlets(document["outlets"]) if "outlets" in document else DEFAULT_OUTLETS,
         topics=parse_topics(document["topics"]) if "topics" in document else DEFAULT_TOPICS,
         schedule=sections["schedule"],

@@ -6,12 +6,13 @@ import hashlib
 import struct
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.digest import release_at
 from core.identity import article_key, canonical_url, content_fingerprint
 from core.models import (
     Article,
@@ -33,6 +34,7 @@ from core.stories import (
     similarity,
 )
 from storage.database import insert_ignoring_conflicts, is_sqlite
+from storage.plans import plans_of
 from storage.tables import (
     article_revisions,
     article_stories,
@@ -217,9 +219,10 @@ def is_same_text(item: FeedItem, known: RowMapping) -> bool:
 class SqlPollTransaction:
     """core.ports.PollTransaction on one open connection (one database transaction)."""
 
-    def __init__(self, engine: AsyncEngine, connection: AsyncConnection) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection, zone: tzinfo = UTC) -> None:
         self._engine = engine
         self._connection = connection
+        self._zone = zone  # [delivery] timezone: the wall clock of digest times and quiet hours
 
     async def add_unseen_articles(
         self, outlet: Outlet, items: Sequence[FeedItem], now: datetime
@@ -395,7 +398,12 @@ class SqlPollTransaction:
         # Locked (on PostgreSQL) so that an editor's finish_edit cannot clear a row read here.
         alerts = (
             select(outbox.c.id, outbox.c.edit_due_at)
-            .where(outbox.c.story_id.in_(gained), outbox.c.state.in_(["sent", "sending"]))
+            # A digest is one message for many stories: it is not edited to follow one of them.
+            .where(
+                outbox.c.story_id.in_(gained),
+                outbox.c.state.in_(["sent", "sending"]),
+                outbox.c.digest.is_(False),
+            )
             .order_by(outbox.c.id)
             .with_for_update(of=outbox)
         )
@@ -464,10 +472,18 @@ class SqlPollTransaction:
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,
+                        "digest": False,
                     },
                 )
         if not rows:
             return 0
+        # The destination's plan decides when: a digest or quiet hours hold the alert until release.
+        plans = await plans_of(self._connection, {destination_id for _, destination_id in rows})
+        for (_, destination_id), row in rows.items():
+            plan = plans.get(destination_id)
+            release = release_at(plan, now, self._zone) if plan is not None else None
+            if release is not None:
+                row.update(next_attempt_at=release, digest=True)
         statement = (
             insert_ignoring_conflicts(self._engine, outbox).values(list(rows.values())).returning(outbox.c.id)
         )
@@ -512,13 +528,14 @@ class SqlPollTransaction:
 class SqlArchive:
     """core.ports.Archive plus the outlet and article queries the CLI and bot need."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, delivery_zone: tzinfo = UTC) -> None:
         self._engine = engine
+        self._delivery_zone = delivery_zone
 
     @asynccontextmanager
     async def poll_transaction(self) -> AsyncIterator[SqlPollTransaction]:
         async with self._engine.begin() as connection:
-            yield SqlPollTransaction(self._engine, connection)
+            yield SqlPollTransaction(self._engine, connection, self._delivery_zone)
 
     async def add_outlet(self, spec: OutletSpec, now: datetime) -> Outlet | None:
         """Add an outlet unless one with the same name or URL exists; None when it did."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
@@ -43,6 +43,25 @@ class SqlOutbox:
         lease: timedelta,
         per_destination: int = 1,
     ) -> list[Alert]:
+        # Rows held for a digest go out together through claim_digests, never one by one.
+        return await self._claim(now, platforms, limit, lease, digest=False, per_destination=per_destination)
+
+    async def claim_digests(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        # A destination's held alerts are one digest: all of them in the batch, not one at a time.
+        return await self._claim(now, platforms, limit, lease, digest=True, per_destination=limit)
+
+    async def _claim(
+        self,
+        now: datetime,
+        platforms: Collection[Platform],
+        limit: int,
+        lease: timedelta,
+        *,
+        digest: bool,
+        per_destination: int,
+    ) -> list[Alert]:
         is_due = or_(
             and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now),
             # A sender that died mid-send leaves its lease behind; once it expires the row is due again.
@@ -65,6 +84,7 @@ class SqlOutbox:
             .join(destinations, destinations.c.id == outbox.c.destination_id)
             .where(
                 is_due,
+                outbox.c.digest.is_(digest),
                 destinations.c.platform.in_([platform.value for platform in platforms]),
                 destinations.c.enabled.is_(True),
                 or_(destinations.c.held_until.is_(None), destinations.c.held_until <= now),
@@ -75,7 +95,9 @@ class SqlOutbox:
         due = (
             select(outbox.c.id)
             .where(outbox.c.id.in_(select(ranked.c.id).where(ranked.c.place <= per_destination)))
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
+            # A digest's rows share their release time, so ordering by destination next keeps each
+            # destination's rows together within a batch.
+            .order_by(outbox.c.next_attempt_at, outbox.c.destination_id, outbox.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=outbox)
         )
@@ -239,6 +261,24 @@ class SqlOutbox:
 
     async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
         await self._set(alert_id, state="dead", lease_until=None, last_error=error[:2000], sent_at=now)
+
+    async def mark_digest_sent(self, alert_ids: Sequence[int], ref: str, now: datetime) -> None:
+        await self._set_many(
+            alert_ids, state="sent", sent_ref=ref, sent_at=now, lease_until=None, last_error=None
+        )
+
+    async def reschedule_digest(self, alert_ids: Sequence[int], at: datetime, error: str) -> None:
+        await self._set_many(
+            alert_ids, state="pending", next_attempt_at=at, lease_until=None, last_error=error[:2000]
+        )
+
+    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
+        await self._set_many(alert_ids, state="dead", lease_until=None, last_error=error[:2000], sent_at=now)
+
+    async def _set_many(self, alert_ids: Sequence[int], **values: object) -> None:
+        # One transaction for the whole digest: a crash leaves all of its rows sent or all leased.
+        async with self._engine.begin() as connection:
+            await connection.execute(update(outbox).where(outbox.c.id.in_(list(alert_ids))).values(**values))
 
     async def _set(self, alert_id: int, **values: object) -> None:
         async with self._engine.begin() as connection:

@@ -19,8 +19,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -171,6 +173,12 @@ destinations = Table(
     Column("held_until", UtcDateTime),
     # Why delivery found it unreachable and disabled it (blocked, removed); cleared when enabled again.
     Column("paused_reason", Text),
+    # The delivery plan (core.digest.DeliveryPlan): digest off|hourly|daily and quiet hours, wall
+    # clock times in [delivery] timezone.
+    Column("digest_mode", String(10), nullable=False, default="off", server_default="off"),
+    Column("digest_daily_at", Time),
+    Column("quiet_start", Time),
+    Column("quiet_end", Time),
     UniqueConstraint("platform", "address"),
 )
 
@@ -219,6 +227,9 @@ outbox = Table(
     # Set when a sent alert should be edited to show a later outlet ("also in"); while an edit is
     # in flight it holds the edit's lease, so a crashed editor's edit comes due again.
     Column("edit_due_at", UtcDateTime, index=True),
+    # Held for a digest (the destination's plan): goes out with the others due at next_attempt_at
+    # in one message, never on its own and never edited.
+    Column("digest", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("article_id", "destination_id"),
     UniqueConstraint("story_id", "destination_id"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),

@@ -8,10 +8,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
 from itertools import islice
 
+from core.digest import DeliveryPlan, release_at
 from core.identity import article_key, canonical_url
 from core.models import (
     Alert,
@@ -585,3 +586,91 @@ class VirtualClock:
     def advance(self, by: timedelta) -> datetime:
         self.now += by
         return self.now
+
+
+class DigestingChannel(RecordingChannel):
+    """core.ports.DigestChannel: a RecordingChannel that also takes digests, with their own script."""
+
+    def __init__(self, *steps: ChannelStep) -> None:
+        super().__init__(*steps)
+        self.digests: list[tuple[Destination, tuple[Alert, ...]]] = []
+        self._digest_script: deque[ChannelStep] = deque()
+
+    def then_digest(self, *steps: ChannelStep) -> DigestingChannel:
+        self._digest_script.extend(steps)
+        return self
+
+    async def send_digest(self, destination: Destination, alerts: Sequence[Alert]) -> SendOutcome:
+        self.digests.append((destination, tuple(alerts)))
+        step = self._digest_script.popleft() if self._digest_script else Sent(f"{destination.address}/d")
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def digest_ids(self) -> list[list[int]]:
+        return [[alert.id for alert in alerts] for _, alerts in self.digests]
+
+
+@dataclass
+class HeldAlert:
+    """An outbox row held for a digest until `release`, and how its delivery went."""
+
+    alert: Alert
+    release: datetime
+    state: str = "pending"
+    attempts: int = 0
+    lease_until: datetime | None = None
+    sent_ref: str | None = None
+    last_error: str | None = None
+
+    def is_due(self, now: datetime) -> bool:
+        if self.state == "pending":
+            return self.release <= now
+        return self.state == "sending" and self.lease_until is not None and self.lease_until <= now
+
+
+class InMemoryDigestOutbox:
+    """core.ports.DigestOutbox: alerts held by their destination's plan (core.digest.release_at)."""
+
+    def __init__(self, zone: tzinfo = UTC) -> None:
+        self._zone = zone
+        self._held: dict[int, HeldAlert] = {}
+
+    def queue(self, alert: Alert, plan: DeliveryPlan, now: datetime) -> bool:
+        """Hold the alert if the plan says so, like the archive does when it queues; False if instant."""
+        release = release_at(plan, now, self._zone)
+        if release is not None:
+            self._held[alert.id] = HeldAlert(alert, release)
+        return release is not None
+
+    def held(self, alert_id: int) -> HeldAlert:
+        return self._held[alert_id]
+
+    def states(self) -> dict[int, str]:
+        return {alert_id: held.state for alert_id, held in self._held.items()}
+
+    async def claim_digests(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        due = sorted(
+            (h for h in self._held.values() if h.is_due(now) and h.alert.destination.platform in platforms),
+            key=lambda h: (h.release, h.alert.destination.id, h.alert.id),
+        )[:limit]
+        for held in due:
+            held.state, held.lease_until, held.attempts = "sending", now + lease, held.attempts + 1
+        return [replace(held.alert, attempts=held.attempts) for held in due]
+
+    async def mark_digest_sent(self, alert_ids: Sequence[int], ref: str, now: datetime) -> None:
+        for alert_id in alert_ids:
+            held = self._held[alert_id]
+            held.state, held.sent_ref, held.lease_until = "sent", ref, None
+
+    async def reschedule_digest(self, alert_ids: Sequence[int], at: datetime, error: str) -> None:
+        for alert_id in alert_ids:
+            held = self._held[alert_id]
+            held.state, held.release, held.lease_until, held.last_error = "pending", at, None, error
+
+    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
+        for alert_id in alert_ids:
+            held = self._held[alert_id]
+            held.state, held.lease_until, held.last_error = "dead", None, error

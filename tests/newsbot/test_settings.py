@@ -546,3 +546,23 @@ def test_body_retention_is_read_from_the_file_and_the_environment(tmp_path: Path
     assert load(tmp_path, "", environ).storage.body_retention is None
     with pytest.raises(ConfigError, match="body_retention"):
         load(tmp_path, '[storage]\nbody_retention = "soon"\n')
+
+
+def test_the_delivery_timezone_is_an_iana_name_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    assert Settings().delivery.timezone == "UTC"
+    berlin = load(tmp_path, '[delivery]\ntimezone = "Europe/Berlin"\n').delivery
+    assert (berlin.timezone, berlin.zone.key) == ("Europe/Berlin", "Europe/Berlin")
+    environ = {"NEWSBOT_DELIVERY_TIMEZONE": "Asia/Almaty"}
+    assert (
+        load(tmp_path, '[delivery]\ntimezone = "Europe/Berlin"\n', environ).delivery.timezone == "Asia/Almaty"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["Mars/Olympus", "CEST+2", "../../etc/passwd", "", "/usr/share/zoneinfo/UTC"]
+)
+def test_an_unknown_delivery_timezone_is_a_config_error_naming_the_key(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match=r"^\[delivery\] timezone: unknown time zone"):
+        load(tmp_path, f'[delivery]\ntimezone = "{name}"\n')
+    with pytest.raises(ConfigError, match=r"^NEWSBOT_DELIVERY_TIMEZONE: unknown time zone"):
+        load(tmp_path, "", {"NEWSBOT_DELIVERY_TIMEZONE": name})

@@ -1,7 +1,7 @@
 """Index the outbox's sent message references: a reply to an alert is mapped back to its article.
 
 Revision ID: 0007_sent_ref_index
-Revises: 0007_forwards, 0007_destination_holds (merges the two heads until the migrations are re-chained)
+Revises: 0007_forwards, 0007_destination_holds, 0007_delivery_plans (merges the heads until the migrations are re-chained)
 Create Date: 2026-11-27 07:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0007_sent_ref_index'
-down_revision = ('0007_forwards', '0007_destination_holds')
+down_revision = ('0007_forwards', '0007_destination_holds', '0007_delivery_plans')
 branch_labels = None
 depends_on = None
 
