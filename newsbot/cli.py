@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import ConsoleChannel, article_record, clean, highlight
+from bot.telegram.app import TelegramStartError
 from core.models import (
     Alert,
     ArticleText,
@@ -37,7 +38,7 @@ from core.search import MAX_LIMIT, Cursor, SearchHit, SearchRequest, parse_age, 
 from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, parser_pool, utc_now
-from newsbot.probe import identify as probe_url
+from newsbot.probe import FetchingProbe
 from newsbot.redaction import install_redaction
 from newsbot.runtime import Runtime, deliver_everything_due
 from newsbot.settings import ConfigError, Settings, load_settings, parse_duration
@@ -72,10 +73,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_app(settings, sys.stdout) as app:
+    async with open_app(settings, sys.stdout, serve_chats=True) as app:
         if app.console is not None:
             print("newsbot: no chat token set; alerts are printed here", file=sys.stderr)
-        await Runtime(app).run()
+        try:
+            await Runtime(app).run()
+        except TelegramStartError as error:
+            raise CommandError(str(error)) from None
     return 0
 
 
@@ -214,7 +218,8 @@ async def identify(
     settings: Settings, url: str, kind: OutletKind | None, selectors: PageSelectors
 ) -> tuple[Identified, int]:
     """What `url` is and how many items a poll reads from it now, or a CommandError saying why not."""
-    probed = await probe_url(settings, url, kind, selectors)
+    probe = FetchingProbe(fetch_policy(settings), lambda: parser_pool(settings))
+    probed = await probe.identify(url, kind, selectors)
     if isinstance(probed, OutletRefused):
         raise CommandError(probed.reason)
     return probed.identified, probed.items

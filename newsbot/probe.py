@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -17,12 +18,11 @@ from core.models import (
     PageSelectors,
     ProbeResult,
 )
-from newsbot.bootstrap import fetch_policy, parser_pool
-from newsbot.settings import Settings
 from watchers.detect import Identified, Unidentified, identify_outlet
-from watchers.fetch import Fetcher
+from watchers.fetch import Fetcher, FetchPolicy
 from watchers.guard import refusal_reason
 from watchers.watcher import OutletWatcher
+from watchers.workers import ParserPool
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,37 +31,42 @@ class Probed:
     items: int  # what one poll reads from it now
 
 
-async def identify(
-    settings: Settings, url: str, kind: OutletKind | None, selectors: PageSelectors
-) -> Probed | OutletRefused:
-    """What `url` is and how many items a poll reads from it now, or why it cannot be watched."""
-    if not url.startswith("@") and (reason := refusal_reason(url, settings.fetch.allow_private_networks)):
-        return OutletRefused(f"refused: {reason}")
-    # The URL is user-supplied: everything it serves is parsed in workers with a time limit.
-    async with Fetcher(fetch_policy(settings)) as fetcher, parser_pool(settings) as parsers:
-        identified = await identify_outlet(fetcher, parsers, url, kind)
-        if isinstance(identified, Unidentified):
-            return OutletRefused(f"{url}: {identified.reason}")
-        if identified.kind is OutletKind.PAGE and not selectors.is_empty():
-            identified = replace(identified, parser="page-selectors")
-        # One poll through the same watcher `run` uses: what it reads now is what it will read.
-        outlet = Outlet(
-            0, identified.title, identified.url, identified.kind, timedelta(minutes=5), selectors=selectors
-        )
-        outcome: FetchOutcome = await OutletWatcher(fetcher, parsers).fetch(outlet)
-    if isinstance(outcome, Failed):
-        return OutletRefused(f"{identified.url}: {outcome.reason}")
-    return Probed(identified, len(outcome.items) if isinstance(outcome, Modified) else 0)
+class FetchingProbe:
+    """core.ports.OutletProbe (the `addoutlet` chat command) and `newsbot outlets check`: one set of rules."""
 
+    def __init__(self, policy: FetchPolicy, parsers: Callable[[], ParserPool]) -> None:
+        self._policy = policy
+        self._parsers = parsers
 
-class SettingsProbe:
-    """core.ports.OutletProbe for the `addoutlet` chat command, with `newsbot outlets check`'s rules."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    async def identify(
+        self, url: str, kind: OutletKind | None, selectors: PageSelectors
+    ) -> Probed | OutletRefused:
+        """What `url` is and how many items a poll reads from it now, or why it cannot be watched."""
+        if not url.startswith("@") and (reason := refusal_reason(url, self._policy.allow_private_networks)):
+            return OutletRefused(f"refused: {reason}")
+        # The URL is user-supplied: everything it serves is parsed in workers with a time limit.
+        async with Fetcher(self._policy) as fetcher, self._parsers() as parsers:
+            identified = await identify_outlet(fetcher, parsers, url, kind)
+            if isinstance(identified, Unidentified):
+                return OutletRefused(f"{url}: {identified.reason}")
+            if identified.kind is OutletKind.PAGE and not selectors.is_empty():
+                identified = replace(identified, parser="page-selectors")
+            # One poll through the same watcher `run` uses: what it reads now is what it will read.
+            outlet = Outlet(
+                0,
+                identified.title,
+                identified.url,
+                identified.kind,
+                timedelta(minutes=5),
+                selectors=selectors,
+            )
+            outcome: FetchOutcome = await OutletWatcher(fetcher, parsers).fetch(outlet)
+        if isinstance(outcome, Failed):
+            return OutletRefused(f"{identified.url}: {outcome.reason}")
+        return Probed(identified, len(outcome.items) if isinstance(outcome, Modified) else 0)
 
     async def probe(self, url: str) -> ProbeResult:
-        probed = await identify(self._settings, url, None, PageSelectors())
+        probed = await self.identify(url, None, PageSelectors())
         if isinstance(probed, OutletRefused):
             return probed
         found = probed.identified

@@ -18,7 +18,7 @@ from core.polling import PollReport, poll_outlets
 from core.query import QuerySyntaxError
 from core.search import purge_old_bodies
 from core.watchlist import recompile
-from newsbot.bootstrap import App, utc_now
+from newsbot.bootstrap import App, FrontEnd, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -144,16 +144,28 @@ class Runtime:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.stop)
-        scheduler.start()
-        log.info("newsbot running", extra={"outlets": len(self._app.settings.outlets)})
+        started: list[FrontEnd] = []
         try:
+            # Front-ends first: the delivery channels share their bots, which start with them.
+            for front_end in self._app.front_ends:
+                await front_end.start()
+                started.append(front_end)
+            scheduler.start()
+            log.info("newsbot running", extra={"outlets": len(self._app.settings.outlets)})
             await self._stopping.wait()
         finally:
-            scheduler.pause()
+            # In order: no new chat updates, no new jobs; then what is running finishes; then close.
+            for front_end in started:
+                await front_end.stop_receiving()
+            if scheduler.running:
+                scheduler.pause()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             await self._finish_running_jobs()
-            scheduler.shutdown(wait=False)
+            for front_end in started:
+                await front_end.close()
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
         log.info("newsbot stopped")
 
     async def _finish_running_jobs(self) -> None:

@@ -21,7 +21,6 @@ from telegram import BotCommand, Chat, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackContext,
@@ -33,6 +32,7 @@ from telegram.ext import (
 
 from bot.commands import ChatRef, CommandRequest
 from bot.replies import Answer, Reply, plain
+from bot.telegram.channel import delivery_rate_limiter
 from bot.telegram.messages import send_image, send_rendered
 from bot.telegram.render import render_reply_html
 from bot.telegram.updates import (
@@ -79,6 +79,10 @@ SORRY = "Sorry, something went wrong on our side; please try again in a minute."
 HINT = "Send /help to see what I can do."
 
 
+class TelegramStartError(Exception):
+    """Telegram could not be met at start-up; the message is safe to show (it never holds the token)."""
+
+
 class CommandService(Protocol):
     """bot.commands.Commands as the front-end uses it."""
 
@@ -113,8 +117,9 @@ def build_application(config: TelegramConfig) -> TelegramApplication:
         ApplicationBuilder()
         .token(config.token)
         .base_url(config.api_url)
-        # Replies keep Telegram's flood limits; a 429 is not retried here but answered as an error.
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        # One bot for replies, the editors' desk and delivery: Telegram's 30 messages a second are
+        # per bot, so they share one limiter; a 429 comes straight back instead of stalling every chat.
+        .rate_limiter(delivery_rate_limiter())
         # newsbot's scheduler runs the periodic work; PTB's own job queue would be a second one.
         .job_queue(None)
         .get_updates_read_timeout(config.poll_timeout.total_seconds() + 10)
@@ -172,11 +177,24 @@ class TelegramFrontEnd:
     async def start(self) -> None:
         """Meet the bot (getMe; a refused token stops newsbot here), then receive updates in the background."""
         application = self._application
-        await application.initialize()
-        await self._set_commands()
-        await application.start()
-        if self._config.is_webhook:
-            await self._serve_webhook()
+        try:
+            await application.initialize()
+        except InvalidToken:
+            # PTB's message quotes the token itself.
+            raise TelegramStartError("Telegram refused the bot token (NEWSBOT_TELEGRAM_TOKEN)") from None
+        except TelegramError as error:
+            raise TelegramStartError(f"cannot reach the Telegram Bot API: {error}") from None
+        try:
+            await self._set_commands()
+            await application.start()
+            if self._config.is_webhook:
+                await self._serve_webhook()
+        except BaseException as error:
+            await self.close()
+            if isinstance(error, OSError):
+                where = f"{self._config.webhook_listen}:{self._config.webhook_port}"
+                raise TelegramStartError(f"cannot listen for Telegram webhooks on {where}: {error}") from None
+            raise
         # Connecting is retried in the background: Telegram being unreachable at start-up must not
         # stop polling outlets and queueing alerts.
         self._connecting = asyncio.create_task(self._connect(), name="telegram-connect")
@@ -220,8 +238,8 @@ class TelegramFrontEnd:
                     await self._register_webhook()
                 else:
                     await self._start_polling()
-            except InvalidToken as error:
-                log.error("telegram refused the token, no updates will be received: %s", error)
+            except InvalidToken:
+                log.error("telegram refused the token, no updates will be received")
                 return
             except TelegramError as error:
                 log.warning("telegram updates not started, retrying in %ds: %s", delay.total_seconds(), error)
