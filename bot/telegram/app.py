@@ -179,10 +179,11 @@ class TelegramFrontEnd:
         application = self._application
         try:
             await application.initialize()
-        except InvalidToken:
-            # PTB's message quotes the token itself.
-            raise TelegramStartError("Telegram refused the bot token (NEWSBOT_TELEGRAM_TOKEN)") from None
         except TelegramError as error:
+            await application.bot.shutdown()  # the HTTP connections getMe opened
+            if isinstance(error, InvalidToken):
+                # PTB's message quotes the token itself.
+                raise TelegramStartError("Telegram refused the bot token (NEWSBOT_TELEGRAM_TOKEN)") from None
             raise TelegramStartError(f"cannot reach the Telegram Bot API: {error}") from None
         try:
             await self._set_commands()

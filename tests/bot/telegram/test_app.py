@@ -16,7 +16,14 @@ import pytest
 
 from bot.commands import ChatKind, ChatRef, CommandRequest
 from bot.replies import Answer, Image, Reply, plain
-from bot.telegram.app import BOT_COMMANDS, SORRY, TelegramConfig, TelegramFrontEnd, build_application
+from bot.telegram.app import (
+    BOT_COMMANDS,
+    SORRY,
+    TelegramConfig,
+    TelegramFrontEnd,
+    TelegramStartError,
+    build_application,
+)
 from core.models import Destination, Platform
 from newsbot.redaction import MASK, install_redaction
 from tests.fake_servers.telegram_api import (
@@ -406,3 +413,18 @@ async def test_the_token_never_appears_in_logs_even_at_debug(telegram_api: Teleg
     assert "sendMessage" in logged  # httpx logged the request URLs…
     assert f"/bot{MASK}/sendMessage" in logged  # …with the token masked
     assert telegram_api.token not in logged
+
+
+async def test_a_refused_token_stops_start_up_with_a_line_that_does_not_quote_it(
+    telegram_api: TelegramApiServer,
+) -> None:
+    config = replace(config_for(telegram_api), token="987654:not-the-token")
+    front_end = TelegramFrontEnd(
+        build_application(config), FakeCommands(), FakeSentAlerts(), FakeDestinations(), config
+    )
+
+    with pytest.raises(TelegramStartError) as error:
+        await front_end.start()
+
+    assert str(error.value) == "Telegram refused the bot token (NEWSBOT_TELEGRAM_TOKEN)"
+    assert "not-the-token" not in repr(error.value)
