@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from bot import callbacks
@@ -42,7 +43,7 @@ BLANK = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 UNSAFE_IN_URL = re.compile("[\\s\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 # Where tdlib's entity finders (td/telegram/MessageEntity.cpp: match_mentions, match_bot_commands,
 # match_urls, match_tg_urls) would start a mention, a command, a domain or a scheme's "//".
-ENTITY_START = re.compile(r"[@/](?=[A-Za-z0-9_])|\.(?=\S)|:(?=/)")
+ENTITY_START = re.compile(r"(?<=[@/])(?=[A-Za-z0-9_])|(?<=\.)(?=\S)|(?<=:)(?=/)")
 TAGS = {Style.BOLD: "b", Style.ITALIC: "i", Style.CODE: "code", Style.MARK: "b"}
 
 Fields = dict[str, Line]
@@ -95,7 +96,7 @@ def render_digest_html(alerts: Sequence[Alert], heading: str) -> list[RenderedMe
     title = fit(heading_field, ("heading",), lambda fields: [fields["heading"]], DIGEST_HEADING_UTF16)
     order = ("title", "outlet", "topics")
     entries = [fit(digest_fields(alert), order, digest_layout, DIGEST_ENTRY_UTF16) for alert in alerts]
-    # Room for " (12/34)" after the heading and the line breaks between the heading and the entries.
+    # Room for " (12 of 34)" after the heading and the line breaks between the heading and the entries.
     room = MAX_UTF16 - utf16_length(title[0]) - 16
     pages = pack(entries, room)
     return [digest_page(title, page, number, len(pages)) for number, page in enumerate(pages, start=1)]
@@ -229,7 +230,7 @@ def pack(entries: Sequence[tuple[str, str]], room: int) -> list[list[tuple[str, 
 def digest_page(
     heading: tuple[str, str], page: Sequence[tuple[str, str]], number: int, count: int
 ) -> RenderedMessage:
-    suffix = f" ({number}/{count})" if count > 1 else ""
+    suffix = f" ({number} of {count})" if count > 1 else ""
     html = "\n".join([heading[0] + suffix, *(entry[0] for entry in page)])
     plain = "\n".join([heading[1] + suffix, *(entry[1] for entry in page)])
     return RenderedMessage(html, plain)
@@ -251,7 +252,9 @@ def fit(fields: Fields, order: Sequence[str], layout: Layout, limit: int = MAX_U
         def fits_with(keep: int, name: str = name, whole: Line = whole) -> bool:
             return fits(render_lines(layout({**fields, name: cut_line(whole, keep)})), limit)
 
-        fields[name] = cut_line(whole, largest(0, line_length(whole), fits_with))
+        # Each character cut saves at least one unit; the "…" and a word joiner before it may cost two.
+        guess = line_length(whole) - (utf16_length(rendered[0]) - limit) - 2
+        fields[name] = cut_line(whole, largest(0, line_length(whole), fits_with, guess))
         rendered = render_lines(layout(fields))
     return rendered
 
@@ -260,8 +263,13 @@ def fits(rendered: tuple[str, str], limit: int) -> bool:
     return utf16_length(rendered[0]) <= limit and utf16_length(rendered[1]) <= limit
 
 
-def largest(low: int, high: int, is_ok: Callable[[int], bool]) -> int:
-    """The largest n in [low, high] with is_ok(n) (is_ok holds up to some point), or low if none."""
+def largest(low: int, high: int, is_ok: Callable[[int], bool], guess: int | None = None) -> int:
+    """The largest n in [low, high] with is_ok(n) (is_ok holds up to some point), or low if none.
+
+    A `guess` that holds narrows the search to [guess, high], one that fails to [low, guess - 1].
+    """
+    if guess is not None and low < guess <= high:
+        low, high = (guess, high) if is_ok(guess) else (low, guess - 1)
     while low < high:
         middle = (low + high + 1) // 2
         if is_ok(middle):
@@ -311,7 +319,7 @@ def text_length(lines: Sequence[Line]) -> int:
 
 def utf16_length(text: str) -> int:
     """Length as Telegram counts it: characters outside the BMP take two UTF-16 code units."""
-    return len(text) + sum(1 for char in text if char > "\uffff")
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 # ---- cleaning, defusing, escaping
@@ -335,25 +343,30 @@ def clean_line(line: Line) -> Line:
     return tuple(spans)
 
 
-def defuse_line(line: Line) -> Line:
-    """Article text made inert: no mention, command or URL entity can start in it (see module doc)."""
-    spans = list(line)
-    for index, span in enumerate(spans):
-        if span.style is Style.CODE:
-            continue
-        # The next span's first character decides too: "example." + "com" is still a domain.
-        after = next((later.text[0] for later in spans[index + 1 :] if later.text), "")
-        defused = ENTITY_START.sub(lambda found: found.group() + WORD_JOINER, span.text + after)
-        spans[index] = replace(span, text=defused[: len(defused) - len(after)])
-    return tuple(spans)
-
-
 def render_lines(lines: Sequence[Line]) -> tuple[str, str]:
     """HTML and plain text of the lines."""
-    defused = [defuse_line(line) for line in lines]
-    html = "\n".join("".join(span_html(span) for span in line) for line in defused)
-    plain = "\n".join("".join(span_plain(span) for span in line) for line in defused)
-    return html, plain
+    html: list[str] = []
+    plain: list[str] = []
+    for line in lines:
+        rendered = [render_span(span, following(line, index)) for index, span in enumerate(line)]
+        html.append("".join(piece[0] for piece in rendered))
+        plain.append("".join(piece[1] for piece in rendered))
+    return "\n".join(html), "\n".join(plain)
+
+
+def following(line: Line, index: int) -> str:
+    """The character after span `index` in the line's text ("" at the end)."""
+    return next((span.text[0] for span in line[index + 1 :] if span.text), "")
+
+
+# Fitting renders the same spans again and again while it shortens one field.
+@lru_cache(maxsize=512)
+def render_span(span: Span, after: str) -> tuple[str, str]:
+    """HTML and plain text of one span, defused; `after` is the next character, which decides too."""
+    if span.style is not Style.CODE:
+        defused = ENTITY_START.sub(WORD_JOINER, span.text + after)
+        span = replace(span, text=defused[: len(defused) - len(after)])
+    return span_html(span), span_plain(span)
 
 
 def span_html(span: Span) -> str:
