@@ -94,9 +94,9 @@ class CommandRequest:
     argument: str
     is_chat_admin: Callable[[], Awaitable[bool]]  # asked lazily (getChatMember); must fail closed
     replied_article_id: int | None = None  # the alert the command message replies to, if any
-    # Whether the caller belongs to the chat. A typed command always does (platforms let only
-    # members post); a button in a public group can be pressed by anyone who sees it. None: the
-    # front-end cannot tell, and a pressed button that needs a member asks for a chat admin instead.
+    # Whether the caller belongs to the chat (forwarding needs a member). None: the front-end does
+    # not ask; a typed command then counts as a member's (platforms let only members post), while a
+    # button, which anyone who sees a public group can press, needs a chat admin (fail closed).
     is_chat_member: Callable[[], Awaitable[bool]] | None = None
 
 
@@ -246,7 +246,7 @@ class Commands:
         self._allowed = {platform: frozenset(chats) for platform, chats in (allowed_chats or {}).items()}
         self._prefix = prefix  # "/" on Telegram, "/news " on Slack
         self._timezone = timezone  # of `digest daily HH:MM` and `quiet` ([delivery] timezone)
-        self._searches = searches or SearchStore()
+        self._searches = searches if searches is not None else SearchStore()
         self._handlers: dict[str, Handler] = {
             "start": self._start,
             "help": self._help,
@@ -343,10 +343,9 @@ class Commands:
             return None  # in a private chat the user owns the chat
         if access is Access.CHAT_ADMIN:
             return None if await asked(request.is_chat_admin) else REFUSALS[access]
-        if not pressed:
-            return None
-        ask = request.is_chat_member or request.is_chat_admin
-        return None if await asked(ask) else REFUSALS[access]
+        if request.is_chat_member is not None:
+            return None if await asked(request.is_chat_member) else REFUSALS[access]
+        return None if not pressed or await asked(request.is_chat_admin) else REFUSALS[access]
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
