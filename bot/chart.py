@@ -50,11 +50,19 @@ def bar_layout(days: Sequence[tuple[date, int]], width: int = WIDTH, height: int
     return bars
 
 
+def chart_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans where installed (it has Cyrillic and Kazakh letters; Pillow's bundled font has not)."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", 14)
+    except OSError:
+        return ImageFont.load_default(size=14)
+
+
 def draw_bar_chart(title: str, days: Sequence[tuple[date, int]]) -> bytes:
     """A PNG of the daily counts, the busiest day's count on the axis and the first and last dates."""
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=14)
+    font = chart_font()
     bottom = HEIGHT - MARGIN_BOTTOM
     draw.text((MARGIN_LEFT, 10), title, fill=TEXT, font=font)
     for bar in bar_layout(days):
