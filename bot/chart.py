@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -29,6 +29,14 @@ class Bar:
     top: int
     right: int
     bottom: int  # top == bottom for a day without matches
+
+
+def daily_series(counts: Mapping[date, int], first: date, last: date) -> list[tuple[date, int]]:
+    """Every day from `first` to `last`, with zero for the days missing from `counts`."""
+    return [
+        (first + timedelta(days=n), counts.get(first + timedelta(days=n), 0))
+        for n in range((last - first).days + 1)
+    ]
 
 
 def bar_layout(days: Sequence[tuple[date, int]], width: int = WIDTH, height: int = HEIGHT) -> list[Bar]:

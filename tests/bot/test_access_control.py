@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import callbacks
-from bot.commands import REFUSALS, Access, Caller, ChatKind, ChatRef, CommandRequest
+from bot.access import REFUSALS, Access, Caller, ChatKind, ChatRef, CommandRequest
 from core.models import OutletFound, OutletKind
 from tests.bot.newsroom import CHANNEL, GROUP, OPERATOR, PRIVATE, Newsroom, open_newsroom, text_of
 
