@@ -7,6 +7,7 @@ the caller and the chat, so both platforms enforce the same rules.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import re
@@ -253,7 +254,7 @@ class Commands:
             return Answer(notice=await self._unsubscribe_topic(request.chat, topic))
         return Answer(notice=await self._subscribe_topic(request.chat, topic))
 
-    # ---- access ----
+    # ---- bad input ----
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
@@ -289,8 +290,11 @@ class Commands:
 
     async def _help(self, request: CommandRequest) -> Reply:
         lines: list[Line] = [
-            (Span("newsbot", Style.BOLD), Span(" watches news outlets and alerts this chat to articles")),
-            plain("that match its topics; tap Summary or To editors on an alert. Commands:"),
+            (
+                Span("newsbot", Style.BOLD),
+                Span(" watches news outlets and alerts this chat to articles that match its topics."),
+            ),
+            plain("Tap Summary, To editors or Mute topic on an alert. Commands:"),
         ]
         for name, info in COMMANDS.items():
             command = f"{self._prefix}{name} {info.usage}".rstrip()
@@ -312,7 +316,10 @@ class Commands:
             return say(f"This chat follows no topic; {self._prefix}subscribe shows the topics.")
         plan = await self._plans.plan_of(destination.id)
         lines = [plain("This chat follows:")]
-        lines += [(Span(topic.name, Style.BOLD), Span(f" — {topic.query}")) for topic in followed]
+        lines += [
+            (Span(topic.name, Style.BOLD), Span(f" — {shortened(topic.query, MAX_TITLE)}"))
+            for topic in followed
+        ]
         lines.append(plain(f"Delivery: {describe_plan(plan, self._timezone)}."))
         return Reply(lines=tuple(lines))
 
@@ -324,11 +331,11 @@ class Commands:
             return await self._topic_buttons(request.chat)
         topic = await self._catalog.topic_named(text)
         if topic is None:
+            if len(text) > MAX_TOPIC_NAME:
+                return refuse(f"A new topic's query is at most {MAX_TOPIC_NAME} characters.")
             problem = query_problem(text)
             if problem is not None:
                 return refuse(f"{text!r} is not a known topic, nor a valid query: {problem}")
-            if len(text) > MAX_TOPIC_NAME:
-                return refuse(f"A new topic's query is at most {MAX_TOPIC_NAME} characters.")
             topic = await self._catalog.add_topic(Topic(text, text), self._now())
         return say(await self._subscribe_topic(request.chat, topic))
 
@@ -600,7 +607,8 @@ class Commands:
         series = daily_series(counts, first, today)
         total = sum(count for _, count in series)
         caption = f"{topic.name}: {total} matching articles in the last {days} days (UTC)"
-        png = draw_bar_chart(f"{topic.name}: matches per day", series)
+        # Drawing takes tens of milliseconds: off the loop, so alerts keep flowing meanwhile.
+        png = await asyncio.to_thread(draw_bar_chart, f"{topic.name}: matches per day", series)
         return Reply(lines=(plain(caption),), image=Image(png, caption))
 
 
