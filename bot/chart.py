@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -31,6 +31,14 @@ class Bar:
     bottom: int  # top == bottom for a day without matches
 
 
+def daily_series(counts: Mapping[date, int], first: date, last: date) -> list[tuple[date, int]]:
+    """Every day from `first` to `last`, with zero for the days missing from `counts`."""
+    return [
+        (first + timedelta(days=n), counts.get(first + timedelta(days=n), 0))
+        for n in range((last - first).days + 1)
+    ]
+
+
 def bar_layout(days: Sequence[tuple[date, int]], width: int = WIDTH, height: int = HEIGHT) -> list[Bar]:
     """Where each day's bar goes: equal slots across the plot, heights proportional to the busiest day."""
     if not days:
@@ -50,11 +58,19 @@ def bar_layout(days: Sequence[tuple[date, int]], width: int = WIDTH, height: int
     return bars
 
 
+def chart_font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans where installed (it has Cyrillic and Kazakh letters; Pillow's bundled font has not)."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", 14)
+    except OSError:
+        return ImageFont.load_default(size=14)
+
+
 def draw_bar_chart(title: str, days: Sequence[tuple[date, int]]) -> bytes:
     """A PNG of the daily counts, the busiest day's count on the axis and the first and last dates."""
     image = Image.new("RGB", (WIDTH, HEIGHT), BACKGROUND)
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=14)
+    font = chart_font()
     bottom = HEIGHT - MARGIN_BOTTOM
     draw.text((MARGIN_LEFT, 10), title, fill=TEXT, font=font)
     for bar in bar_layout(days):

@@ -7,31 +7,61 @@ the caller and the chat, so both platforms enforce the same rules.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from enum import Enum, StrEnum
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from bot import callbacks
-from bot.chart import draw_bar_chart
+from bot.access import (
+    BUTTON_ACCESS,
+    NOT_SERVED,
+    Access,
+    AccessRules,
+)
+from bot.access import (
+    Caller as Caller,  # re-exported: front-ends build requests from bot.commands alone
+)
+from bot.access import (
+    ChatKind as ChatKind,
+)
+from bot.access import (
+    ChatRef as ChatRef,
+)
+from bot.access import (
+    CommandRequest as CommandRequest,
+)
+from bot.chart import daily_series, draw_bar_chart
+from bot.phrases import (
+    MAX_LABEL,
+    MAX_TITLE,
+    describe_plan,
+    hit_lines,
+    outlet_line,
+    refuse,
+    reply_text,
+    say,
+    shortened,
+    summary_lines,
+    trouble_line,
+    when,
+    worst,
+)
 from bot.replies import Answer, Button, Image, Line, Reply, Span, Style, plain
 from bot.searches import SearchStore, StoredSearch
 from core.digest import DeliveryPlan, DigestMode, QuietHours
 from core.models import (
-    Article,
     Destination,
     Forward,
     ForwardRecord,
     KnownTopic,
-    Outlet,
     OutletRefused,
     OutletSpec,
     Platform,
-    Snippet,
     Topic,
 )
 from core.ports import (
@@ -45,8 +75,7 @@ from core.ports import (
     SearchIndex,
 )
 from core.query import QuerySyntaxError
-from core.scheduling import describe_health
-from core.search import SearchRequest, search_archive, sort_time
+from core.search import SearchRequest, search_archive
 from core.watchlist import compile_watchlist
 
 log = logging.getLogger(__name__)
@@ -54,7 +83,6 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 10
 MAX_TOPIC_NAME = 200
 MAX_NOTE = 1000
-MAX_SUMMARY = 3000
 MAX_TOPIC_BUTTONS = 45
 MAX_OUTLETS_LISTED = 40
 WORST_OUTLETS = 5
@@ -63,55 +91,6 @@ MAX_TREND_DAYS = 365
 _CLOCK = re.compile(r"^([01]?[0-9]|2[0-3]):([0-5][0-9])$")
 _DAYS = re.compile(r"^([0-9]{1,4})d$")
 _ID = re.compile(r"^[0-9]{1,18}$")
-
-
-class ChatKind(StrEnum):
-    PRIVATE = "private"
-    GROUP = "group"
-    CHANNEL = "channel"
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRef:
-    platform: Platform
-    address: str
-    title: str
-    kind: ChatKind
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    user_id: str
-    name: str
-    is_bot_admin: bool  # the front-end sets it from [telegram] admins
-
-
-@dataclass(frozen=True, slots=True)
-class CommandRequest:
-    chat: ChatRef
-    caller: Caller
-    name: str  # "/subscribe CSTO" → name "subscribe", argument "CSTO"; "" for a button press
-    argument: str
-    is_chat_admin: Callable[[], Awaitable[bool]]  # asked lazily (getChatMember); must fail closed
-    replied_article_id: int | None = None  # the alert the command message replies to, if any
-    # Whether the caller belongs to the chat. A typed command always does (platforms let only
-    # members post); a button in a public group can be pressed by anyone who sees it. None: the
-    # front-end cannot tell, and a pressed button that needs a member asks for a chat admin instead.
-    is_chat_member: Callable[[], Awaitable[bool]] | None = None
-
-
-class Access(Enum):
-    ANYONE = "anyone in an allowed chat"
-    MEMBER = "a member of the chat"
-    CHAT_ADMIN = "an admin of the chat (anyone in a private chat)"
-    BOT_ADMIN = "one of newsbot's admins"
-
-
-REFUSALS = {
-    Access.MEMBER: "Only members of this chat can send its alerts to the editors.",
-    Access.CHAT_ADMIN: "Only this chat's admins can change its subscriptions and delivery.",
-    Access.BOT_ADMIN: "Only newsbot's admins can add or remove outlets.",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,27 +120,10 @@ COMMANDS: Mapping[str, CommandInfo] = {
     "trend": CommandInfo("TOPIC [30d]", "a chart of matches per day", Access.ANYONE),
 }
 
-# What each button needs: the same rules as the commands they stand for.
-BUTTON_ACCESS = {
-    callbacks.Action.SUMMARY: Access.ANYONE,
-    callbacks.Action.FORWARD: Access.MEMBER,
-    callbacks.Action.MUTE: Access.CHAT_ADMIN,
-    callbacks.Action.SUBSCRIBE: Access.CHAT_ADMIN,
-    callbacks.Action.PAGE: Access.ANYONE,
-}
-
 STALE_BUTTON = "This button no longer works; send the command again."
 FAILED = "Sorry, that failed on newsbot's side; please try again in a minute."
 
 Handler = Callable[[CommandRequest], Awaitable[Reply]]
-
-
-def say(text: str) -> Reply:
-    return Reply(lines=(plain(text),))
-
-
-def refuse(text: str) -> Reply:
-    return Reply(lines=(plain(text),), is_error=True)
 
 
 def parse_clock(text: str) -> time | None:
@@ -176,40 +138,6 @@ def query_problem(query: str) -> str | None:
     except QuerySyntaxError as error:
         return str(error)
     return None
-
-
-def snippet_line(snippet: Snippet) -> Line:
-    """The snippet with its matched terms marked."""
-    spans: list[Span] = [Span("…")]
-    cursor = 0
-    for start, end in sorted(snippet.highlights):
-        if start < cursor:
-            continue
-        spans += [Span(snippet.text[cursor:start]), Span(snippet.text[start:end], Style.MARK)]
-        cursor = end
-    spans += [Span(snippet.text[cursor:]), Span("…")]
-    return tuple(span for span in spans if span.text)
-
-
-def title_span(article: Article) -> Span:
-    return Span(article.title or "(untitled)", Style.LINK if article.url else Style.BOLD, article.url or "")
-
-
-def when(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-
-
-def describe_plan(plan: DeliveryPlan, timezone: str) -> str:
-    if plan.digest is DigestMode.HOURLY:
-        text = "an hourly digest"
-    elif plan.digest is DigestMode.DAILY:
-        at = f" at {plan.daily_at:%H:%M} ({timezone})" if plan.daily_at else ""
-        text = f"a daily digest{at}"
-    else:
-        text = "every alert as it comes"
-    if plan.quiet is not None:
-        text += f"; quiet {plan.quiet.start:%H:%M}–{plan.quiet.end:%H:%M} ({timezone})"
-    return text
 
 
 class Commands:
@@ -243,10 +171,10 @@ class Commands:
         self._desk = desk
         self._now = now
         self._version = version
-        self._allowed = {platform: frozenset(chats) for platform, chats in (allowed_chats or {}).items()}
+        self._access = AccessRules(allowed_chats or {})
         self._prefix = prefix  # "/" on Telegram, "/news " on Slack
         self._timezone = timezone  # of `digest daily HH:MM` and `quiet` ([delivery] timezone)
-        self._searches = searches or SearchStore()
+        self._searches = searches if searches is not None else SearchStore()
         self._handlers: dict[str, Handler] = {
             "start": self._start,
             "help": self._help,
@@ -273,12 +201,12 @@ class Commands:
         try:
             if name in ("start", "help"):
                 return await self._handlers[name](request)
-            if not self._is_allowed(request.chat):
-                return refuse(self._not_allowed())
+            if not self._access.serves(request.chat):
+                return refuse(NOT_SERVED)
             info = COMMANDS.get(name)
             if info is None:
                 return refuse(self._unknown(name))
-            refusal = await self._refusal(request, info.access, pressed=False)
+            refusal = await self._access.refusal(request, info.access, pressed=False)
             if refusal is not None:
                 return refuse(refusal)
             return await self._handlers[name](request)
@@ -292,9 +220,9 @@ class Commands:
         if callback is None:
             return Answer(notice=STALE_BUTTON)
         try:
-            if not self._is_allowed(request.chat):
-                return Answer(notice=self._not_allowed())
-            refusal = await self._refusal(request, BUTTON_ACCESS[callback.action], pressed=True)
+            if not self._access.serves(request.chat):
+                return Answer(notice=NOT_SERVED)
+            refusal = await self._access.refusal(request, BUTTON_ACCESS[callback.action], pressed=True)
             if refusal is not None:
                 return Answer(notice=refusal)
             return await self._pressed(request, callback)
@@ -326,27 +254,7 @@ class Commands:
             return Answer(notice=await self._unsubscribe_topic(request.chat, topic))
         return Answer(notice=await self._subscribe_topic(request.chat, topic))
 
-    # ---- access ----
-
-    def _is_allowed(self, chat: ChatRef) -> bool:
-        allowed = self._allowed.get(chat.platform)
-        return not allowed or chat.address in allowed
-
-    def _not_allowed(self) -> str:
-        return "Sorry, newsbot does not serve this chat; its operators can add it to allowed_chats."
-
-    async def _refusal(self, request: CommandRequest, access: Access, *, pressed: bool) -> str | None:
-        """Why the caller may not do this here, or None when they may."""
-        if access is Access.BOT_ADMIN:
-            return None if request.caller.is_bot_admin else REFUSALS[access]
-        if access is Access.ANYONE or request.chat.kind is ChatKind.PRIVATE:
-            return None  # in a private chat the user owns the chat
-        if access is Access.CHAT_ADMIN:
-            return None if await asked(request.is_chat_admin) else REFUSALS[access]
-        if not pressed:
-            return None
-        ask = request.is_chat_member or request.is_chat_admin
-        return None if await asked(ask) else REFUSALS[access]
+    # ---- bad input ----
 
     def _unknown(self, name: str) -> str:
         close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
@@ -376,20 +284,23 @@ class Commands:
     # ---- start, help, topics ----
 
     async def _start(self, request: CommandRequest) -> Reply:
-        if self._is_allowed(request.chat):
+        if self._access.serves(request.chat):
             await self._enabled_destination(request.chat)
         return await self._help(request)
 
     async def _help(self, request: CommandRequest) -> Reply:
         lines: list[Line] = [
-            (Span("newsbot", Style.BOLD), Span(" watches news outlets and alerts this chat to articles")),
-            plain("that match its topics; tap Summary or To editors on an alert. Commands:"),
+            (
+                Span("newsbot", Style.BOLD),
+                Span(" watches news outlets and alerts this chat to articles that match its topics."),
+            ),
+            plain("Tap Summary, To editors or Mute topic on an alert. Commands:"),
         ]
         for name, info in COMMANDS.items():
             command = f"{self._prefix}{name} {info.usage}".rstrip()
             lines.append((Span(command, Style.CODE), Span(f" — {info.does}")))
-        if not self._is_allowed(request.chat):
-            lines.append(plain(self._not_allowed()))
+        if not self._access.serves(request.chat):
+            lines.append(plain(NOT_SERVED))
             return Reply(lines=tuple(lines))
         followed = await self._subscriptions(request.chat)
         if followed:
@@ -405,7 +316,10 @@ class Commands:
             return say(f"This chat follows no topic; {self._prefix}subscribe shows the topics.")
         plan = await self._plans.plan_of(destination.id)
         lines = [plain("This chat follows:")]
-        lines += [(Span(topic.name, Style.BOLD), Span(f" — {topic.query}")) for topic in followed]
+        lines += [
+            (Span(topic.name, Style.BOLD), Span(f" — {shortened(topic.query, MAX_TITLE)}"))
+            for topic in followed
+        ]
         lines.append(plain(f"Delivery: {describe_plan(plan, self._timezone)}."))
         return Reply(lines=tuple(lines))
 
@@ -417,11 +331,11 @@ class Commands:
             return await self._topic_buttons(request.chat)
         topic = await self._catalog.topic_named(text)
         if topic is None:
+            if len(text) > MAX_TOPIC_NAME:
+                return refuse(f"A new topic's query is at most {MAX_TOPIC_NAME} characters.")
             problem = query_problem(text)
             if problem is not None:
                 return refuse(f"{text!r} is not a known topic, nor a valid query: {problem}")
-            if len(text) > MAX_TOPIC_NAME:
-                return refuse(f"A new topic's query is at most {MAX_TOPIC_NAME} characters.")
             topic = await self._catalog.add_topic(Topic(text, text), self._now())
         return say(await self._subscribe_topic(request.chat, topic))
 
@@ -439,7 +353,8 @@ class Commands:
         shown = known[:MAX_TOPIC_BUTTONS]
         buttons = [
             Button(
-                ("✓ " if topic.id in followed else "") + topic.name, callbacks.subscribe(topic.id).encode()
+                ("✓ " if topic.id in followed else "") + shortened(topic.name, MAX_LABEL),
+                callbacks.subscribe(topic.id).encode(),
             )
             for topic in shown
         ]
@@ -534,15 +449,10 @@ class Commands:
         if not page.hits:
             return say("No archived article matches." if number == 0 else "No more results.")
         first = number * PAGE_SIZE + 1
-        lines: list[Line] = [plain(f"Results {first}–{first + len(page.hits) - 1} for {search.query}:")]
+        heading = f"Results {first}–{first + len(page.hits) - 1} for {shortened(search.query, MAX_TITLE)}:"
+        lines: list[Line] = [plain(heading)]
         for hit in page.hits:
-            article = hit.article
-            lines.append((title_span(article),))
-            details = (
-                f"{article.outlet_name} · {when(sort_time(article))} · {self._prefix}summary {article.id}"
-            )
-            lines.append(plain(details))
-            lines.append(snippet_line(hit.snippet))
+            lines += hit_lines(hit, self._prefix)
         buttons: list[Button] = []
         if number > 0:
             buttons.append(Button("‹ Newer", callbacks.page(key, number - 1).encode()))
@@ -564,17 +474,7 @@ class Commands:
         alert = await self._views.alert_view(article_id, placeholder(chat))
         if alert is None:
             return refuse(f"No article has id {article_id}.")
-        article = alert.article
-        lead = article.summary.strip() or "No summary is stored for this article."
-        if len(lead) > MAX_SUMMARY:
-            lead = lead[:MAX_SUMMARY].rstrip() + "…"
-        lines: list[Line] = [
-            (Span(article.title or "(untitled)", Style.BOLD),),
-            plain(f"{article.outlet_name} · {when(sort_time(article))}"),
-            plain(lead),
-        ]
-        if article.url:
-            lines.append((Span(article.url, Style.LINK, article.url),))
+        lines = summary_lines(alert.article)
         return Reply(lines=tuple(lines), threaded=True)
 
     async def _forward(self, request: CommandRequest) -> Reply:
@@ -626,9 +526,7 @@ class Commands:
             )
         now = self._now()
         lines = [plain(f"{len(outlets)} outlets:")]
-        for outlet in outlets[:MAX_OUTLETS_LISTED]:
-            health = describe_health(outlet.state, now)
-            lines.append((Span(outlet.name, Style.BOLD), Span(f" — {outlet.kind.value}, {health}")))
+        lines += [outlet_line(outlet, now) for outlet in outlets[:MAX_OUTLETS_LISTED]]
         if len(outlets) > MAX_OUTLETS_LISTED:
             more = len(outlets) - MAX_OUTLETS_LISTED
             lines.append(plain(f"… and {more} more; {self._prefix}outlets NAME narrows the list."))
@@ -682,8 +580,7 @@ class Commands:
             (Span(f"newsbot {self._version}", Style.BOLD),),
             plain(f"Outlets: {ok} ok, {len(failing)} failing, {len(deactivated)} deactivated."),
         ]
-        for outlet in worst(outlets)[:WORST_OUTLETS]:
-            lines.append((Span(outlet.name, Style.BOLD), Span(" — " + outlet_detail(outlet, now))))
+        lines += [trouble_line(outlet, now) for outlet in worst(outlets)[:WORST_OUTLETS]]
         states = await self._views.count_by_state()
         queue = ", ".join(
             f"{states.get(state, 0)} {state}" for state in ("pending", "sending", "sent", "dead")
@@ -707,20 +604,12 @@ class Commands:
         today = self._now().astimezone(UTC).date()
         first = today - timedelta(days=days - 1)
         counts = await self._views.matches_per_day(topic.id, datetime.combine(first, time(), UTC))
-        series = day_series(counts, first, today)
+        series = daily_series(counts, first, today)
         total = sum(count for _, count in series)
         caption = f"{topic.name}: {total} matching articles in the last {days} days (UTC)"
-        png = draw_bar_chart(f"{topic.name}: matches per day", series)
+        # Drawing takes tens of milliseconds: off the loop, so alerts keep flowing meanwhile.
+        png = await asyncio.to_thread(draw_bar_chart, f"{topic.name}: matches per day", series)
         return Reply(lines=(plain(caption),), image=Image(png, caption))
-
-
-async def asked(question: Callable[[], Awaitable[bool]]) -> bool:
-    """A front-end's membership answer; a failure counts as no (fail closed)."""
-    try:
-        return await question() is True
-    except Exception:
-        log.warning("chat membership check failed", exc_info=True)
-        return False
 
 
 def chat_key(chat: ChatRef) -> str:
@@ -730,31 +619,3 @@ def chat_key(chat: ChatRef) -> str:
 def placeholder(chat: ChatRef) -> Destination:
     """The chat as a destination that follows nothing: an article's view shows all its matches."""
     return Destination(0, chat.platform, chat.address, chat.title)
-
-
-def reply_text(reply: Reply) -> str:
-    return " ".join("".join(span.text for span in line) for line in reply.lines)
-
-
-def worst(outlets: Sequence[Outlet]) -> list[Outlet]:
-    """Outlets that need attention, worst first: deactivated, then by failures in a row."""
-    troubled = [o for o in outlets if o.state.is_deactivated or o.state.consecutive_failures]
-    return sorted(troubled, key=lambda o: (not o.state.is_deactivated, -o.state.consecutive_failures, o.name))
-
-
-def outlet_detail(outlet: Outlet, now: datetime) -> str:
-    state = outlet.state
-    parts = [describe_health(state, now)]
-    parts.append(
-        f"last success {when(state.last_success_at)}" if state.last_success_at else "never succeeded"
-    )
-    error = state.deactivation_reason or state.last_error
-    if error:
-        parts.append(f"error: {error[:200]}")
-    return "; ".join(parts)
-
-
-def day_series(counts: Mapping[date, int], first: date, last: date) -> list[tuple[date, int]]:
-    """Every day from `first` to `last`, with zero for the days without matches."""
-    length = (last - first).days + 1
-    return [(day, counts.get(day, 0)) for day in (first + timedelta(days=n) for n in range(length))]

@@ -8,11 +8,11 @@ from collections import deque
 from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import cache
 from itertools import islice
 
-from core.digest import DeliveryPlan, release_at
+from core.digest import DeliveryPlan, DigestMode, QuietHours, release_at
 from core.identity import article_key, canonical_url
 from core.models import (
     Alert,
@@ -21,10 +21,13 @@ from core.models import (
     Destination,
     FeedItem,
     FetchOutcome,
+    Forward,
     Outlet,
     OutletKind,
+    OutletRefused,
     OutletState,
     Platform,
+    ProbeResult,
     SendOutcome,
     Sent,
     TopicMatch,
@@ -674,3 +677,49 @@ class InMemoryDigestOutbox:
         for alert_id in alert_ids:
             held = self._held[alert_id]
             held.state, held.lease_until, held.last_error = "dead", None, error
+
+
+class InMemoryDeliveryPlans:
+    """core.ports.DeliveryPlans: each destination's plan, the default until set."""
+
+    def __init__(self) -> None:
+        self.plans: dict[int, DeliveryPlan] = {}
+
+    async def plan_of(self, destination_id: int) -> DeliveryPlan:
+        return self.plans.get(destination_id, DeliveryPlan())
+
+    async def set_digest(self, destination_id: int, mode: DigestMode, daily_at: time | None) -> None:
+        plan = self.plans.get(destination_id, DeliveryPlan())
+        self.plans[destination_id] = replace(plan, digest=mode, daily_at=daily_at)
+
+    async def set_quiet(self, destination_id: int, quiet: QuietHours | None) -> None:
+        plan = self.plans.get(destination_id, DeliveryPlan())
+        self.plans[destination_id] = replace(plan, quiet=quiet)
+
+
+class RecordingDesk:
+    """core.ports.EditorsDesk: records what was posted; `desks` of them get each post (0: all fail)."""
+
+    def __init__(self, desks: int = 1, error: Exception | None = None) -> None:
+        self.desks = desks
+        self.error = error
+        self.posted: list[Forward] = []
+
+    async def post(self, forward: Forward) -> int:
+        if self.error is not None:
+            raise self.error
+        if self.desks:
+            self.posted.append(forward)
+        return self.desks
+
+
+class FakeOutletProbe:
+    """core.ports.OutletProbe answering from a table of URLs; unknown URLs are refused."""
+
+    def __init__(self, results: dict[str, ProbeResult] | None = None) -> None:
+        self.results = dict(results or {})
+        self.probed: list[str] = []
+
+    async def probe(self, url: str) -> ProbeResult:
+        self.probed.append(url)
+        return self.results.get(url, OutletRefused("no feed or article list found there"))
