@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.digest import (
     DeliveryPlan,
@@ -201,3 +203,51 @@ def test_parse_quiet_errors(argument: str, message: str) -> None:
 )
 def test_describe_plan(plan: DeliveryPlan, text: str) -> None:
     assert describe_plan(plan) == text
+
+
+ZONES = [UTC_ZONE, BERLIN, NEW_YORK, KOLKATA, ALMATY]
+clocks = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45, 59]))
+quiet_hours = st.none() | st.builds(QuietHours, clocks, clocks).filter(lambda q: q.start != q.end)
+plans = st.builds(DeliveryPlan, st.sampled_from(list(DigestMode)), st.none() | clocks, quiet_hours).filter(
+    lambda plan: plan.digest is not DigestMode.DAILY or plan.daily_at is not None
+)
+moments = st.integers(0, 2 * 365 * 86400).map(
+    lambda seconds: at("2026-01-01 00:00") + timedelta(seconds=seconds)
+)
+
+
+def is_real_wall_clock(moment: time, day: datetime, tz: ZoneInfo) -> bool:
+    """False for a time skipped by a spring-forward gap on that day."""
+    local = datetime.combine(day.astimezone(tz).date(), moment, tzinfo=tz)
+    return local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(plan=plans, queued=moments, tz=st.sampled_from(ZONES))
+def test_release_is_later_outside_quiet_hours_and_on_the_plans_clock(
+    plan: DeliveryPlan, queued: datetime, tz: ZoneInfo
+) -> None:
+    released = release_at(plan, queued, tz)
+    wall = queued.astimezone(tz).time().replace(tzinfo=None)
+    if released is None:
+        # Only instant plans let an alert go at once, and only outside quiet hours.
+        assert plan.digest is DigestMode.OFF
+        assert plan.quiet is None or not plan.quiet.contains(wall)
+        return
+    assert released > queued
+    assert released - queued <= timedelta(hours=48)  # a day to the digest, then at most a day of quiet
+    local = released.astimezone(tz)
+    if plan.quiet is not None:
+        assert not plan.quiet.contains(local.time().replace(tzinfo=None))
+        if plan.quiet.contains(wall) and plan.digest is DigestMode.OFF:
+            assert local.time().replace(tzinfo=None) == plan.quiet.end or not is_real_wall_clock(
+                plan.quiet.end, released, tz
+            )
+    if plan.digest is DigestMode.HOURLY:
+        assert local.minute == 0 or (
+            plan.quiet is not None and local.time().replace(tzinfo=None) == plan.quiet.end
+        )
+    if plan.digest is DigestMode.DAILY and plan.daily_at is not None and plan.quiet is None:
+        assert released - queued <= timedelta(hours=25)
+        if is_real_wall_clock(plan.daily_at, released, tz):
+            assert local.time().replace(tzinfo=None) == plan.daily_at
