@@ -36,6 +36,17 @@ class SqlOutbox:
     async def claim_due(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
     ) -> list[Alert]:
+        # Rows held for a digest go out together through claim_digests, never one by one.
+        return await self._claim(now, platforms, limit, lease, digest=False)
+
+    async def claim_digests(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        return await self._claim(now, platforms, limit, lease, digest=True)
+
+    async def _claim(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta, *, digest: bool
+    ) -> list[Alert]:
         is_due = or_(
             and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now),
             # A sender that died mid-send leaves its lease behind; once it expires the row is due again.
@@ -46,37 +57,7 @@ class SqlOutbox:
             .join(destinations, destinations.c.id == outbox.c.destination_id)
             .where(
                 is_due,
-                # Rows held for a digest go out together through claim_digests, never one by one.
-                outbox.c.digest.is_(False),
-                destinations.c.platform.in_([platform.value for platform in platforms]),
-            )
-            .order_by(outbox.c.next_attempt_at, outbox.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=outbox)
-        )
-        claim = (
-            update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()))
-            .values(state="sending", lease_until=now + lease, attempts=outbox.c.attempts + 1)
-            .returning(outbox.c.id)
-        )
-        async with self._engine.begin() as connection:
-            claimed = list((await connection.execute(claim)).scalars())
-            return await self._load_alerts(connection, claimed) if claimed else []
-
-    async def claim_digests(
-        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
-    ) -> list[Alert]:
-        is_due = or_(
-            and_(outbox.c.state == "pending", outbox.c.next_attempt_at <= now),
-            and_(outbox.c.state == "sending", outbox.c.lease_until <= now),
-        )
-        due = (
-            select(outbox.c.id)
-            .join(destinations, destinations.c.id == outbox.c.destination_id)
-            .where(
-                is_due,
-                outbox.c.digest.is_(True),
+                outbox.c.digest.is_(digest),
                 destinations.c.platform.in_([platform.value for platform in platforms]),
             )
             # A digest's rows share their release time, so ordering by destination next keeps each
