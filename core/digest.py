@@ -54,10 +54,6 @@ def parse_clock(text: str) -> time:
     return time(hour, minute)
 
 
-def format_clock(moment: time) -> str:
-    return f"{moment.hour:02d}:{moment.minute:02d}"
-
-
 def parse_digest(argument: str) -> tuple[DigestMode, time | None]:
     """The argument of `digest off|hourly|daily HH:MM` → (mode, daily time)."""
     words = argument.split()
@@ -92,19 +88,6 @@ def parse_quiet(argument: str) -> QuietHours | None:
     if start == end:
         raise ValueError("Quiet hours must start and end at different times")
     return QuietHours(start, end)
-
-
-def describe_plan(plan: DeliveryPlan) -> str:
-    """One line for a chat: "instant", "hourly digest", "daily digest at 08:30", plus quiet hours."""
-    if plan.digest is DigestMode.DAILY and plan.daily_at is not None:
-        text = f"daily digest at {format_clock(plan.daily_at)}"
-    elif plan.digest is DigestMode.HOURLY:
-        text = "hourly digest"
-    else:
-        text = "instant"
-    if plan.quiet is not None:
-        text += f", quiet {format_clock(plan.quiet.start)}-{format_clock(plan.quiet.end)}"
-    return text
 
 
 def release_at(plan: DeliveryPlan, queued_at: datetime, tz: tzinfo) -> datetime | None:

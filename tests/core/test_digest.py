@@ -14,7 +14,6 @@ from core.digest import (
     DeliveryPlan,
     DigestMode,
     QuietHours,
-    describe_plan,
     parse_digest,
     parse_quiet,
     release_at,
@@ -189,20 +188,6 @@ def test_parse_quiet_errors(argument: str, message: str) -> None:
         parse_quiet(argument)
     assert str(raised.value).startswith(message)
     assert "\n" not in str(raised.value)
-
-
-@pytest.mark.parametrize(
-    ("plan", "text"),
-    [
-        (INSTANT, "instant"),
-        (HOURLY, "hourly digest"),
-        (DAILY_0830, "daily digest at 08:30"),
-        (QUIET_NIGHTS, "instant, quiet 22:00-07:00"),
-        (DAILY_0830_NIGHTS, "daily digest at 08:30, quiet 22:00-07:00"),
-    ],
-)
-def test_describe_plan(plan: DeliveryPlan, text: str) -> None:
-    assert describe_plan(plan) == text
 
 
 ZONES = [UTC_ZONE, BERLIN, NEW_YORK, KOLKATA, ALMATY]
