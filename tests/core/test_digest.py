@@ -148,6 +148,7 @@ def test_parse_digest(argument: str, expected: tuple[DigestMode, time | None]) -
         ("daily ８:３０", '"８:３０" is not a time'),  # fullwidth digits are not taken as a time
         ("hourly 10:00", '"digest hourly" takes no time'),
         ("off now", '"digest off" takes no time'),
+        ("w" * 4000, 'Unknown digest mode "' + "w" * 19 + '…"'),
     ],
 )
 def test_parse_digest_errors(argument: str, message: str) -> None:
@@ -163,6 +164,7 @@ def test_parse_digest_errors(argument: str, message: str) -> None:
         ("22:00-07:00", NIGHT),
         ("22:00 - 07:00", NIGHT),
         ("22:00–07:00", NIGHT),  # an en dash, as phones type it
+        ("22:00\n-\n07:00", NIGHT),
         ("12:00-13:30", LUNCH),
         ("off", None),
         ("OFF", None),
@@ -181,6 +183,9 @@ def test_parse_quiet(argument: str, expected: QuietHours | None) -> None:
         ("22:00-25:00", '"25:00" is not a time of day'),
         ("22-07", '"22" is not a time'),
         ("07:00-07:00", "Quiet hours must start and end at different times"),
+        ("22:00-07:00-09:00", '"07:00-09:00" is not a time'),
+        ("-22:00", '"-22:00" is not a range of hours'),
+        ("-" * 4000 + " x", '"' + "-" * 19 + '…" is not a range of hours'),  # echoed short
     ],
 )
 def test_parse_quiet_errors(argument: str, message: str) -> None:
