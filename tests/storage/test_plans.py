@@ -21,6 +21,8 @@ from storage.outbox import SqlOutbox
 from storage.plans import SqlDeliveryPlans
 from storage.tables import outbox
 from tests.fakes import DigestingChannel, RecordingChannel
+from tests.storage.test_stories import SYNDICATED, TITLE
+from tests.storage.test_stories import Newsroom as StoryNewsroom
 
 UTC_ZONE = ZoneInfo("UTC")
 NIGHTS = QuietHours(time(22, 0), time(7, 0))
@@ -246,3 +248,26 @@ async def test_upgrading_gives_existing_destinations_instant_delivery(database_u
         assert [r[2:] for r in await room.rows()] == [("pending", False, at("2026-03-02 23:00"))]
     finally:
         await engine.dispose()
+
+
+async def test_a_held_alert_shows_outlets_that_joined_while_it_waited_and_a_digest_is_never_edited(
+    engine: AsyncEngine,
+) -> None:
+    room = await StoryNewsroom(engine).open()
+    chat = await room.catalog.ensure_destination(Platform.TELEGRAM, "-100777", "-100777", room.now)
+    plans = SqlDeliveryPlans(engine, UTC_ZONE)
+    await plans.set_digest(chat.id, DigestMode.HOURLY, None)
+    reuters, kazinform, tengrinews = (SYNDICATED[name][0] for name in ("Reuters", "Kazinform", "Tengrinews"))
+
+    await room.publish("Reuters", reuters)
+    await room.publish("Kazinform", kazinform)  # joins the story while the chat's alert is held
+    await room.deliver()  # the console (instant) gets its alert; the chat's waits for the hour
+    digests = DigestingChannel()
+    release = room.now.replace(minute=0) + timedelta(hours=1)
+    assert await deliver_digests(room.outbox, {Platform.TELEGRAM: digests}, release) == DigestReport(1, 1)
+    ((_, (held,)),) = digests.digests
+    assert (held.article.title, held.also_in) == (TITLE, ("Kazinform",))
+
+    room.now = release
+    await room.publish("Tengrinews", tengrinews)  # a later outlet: the console cannot edit, nor a digest
+    assert await room.outbox.claim_edits(room.now, [Platform.TELEGRAM], 10, LEASE) == []
