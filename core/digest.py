@@ -34,28 +34,26 @@ class DeliveryPlan:
     daily_at: time | None = None  # the time of day of a daily digest
     quiet: QuietHours | None = None
 
-    @property
-    def is_instant(self) -> bool:
-        return self.digest is DigestMode.OFF and self.quiet is None
-
 
 _CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
-_RANGE = re.compile(r"(\S+?)\s*[-–—]\s*(\S+)")
+_DASHES = str.maketrans({"–": "-", "—": "-"})  # phones turn "-" into en or em dashes
+
+
+def _shown(text: str) -> str:
+    """User input echoed in an error message: one line, at most 20 characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= 20 else text[:19] + "…"
 
 
 def parse_clock(text: str) -> time:
     """`"08:30"` → 08:30; anything else is a ValueError with a one-line message."""
     found = _CLOCK.fullmatch(text.strip())
     if found is None:
-        raise ValueError(f'"{text.strip()}" is not a time: use HH:MM, e.g. 08:30')
+        raise ValueError(f'"{_shown(text)}" is not a time: use HH:MM, e.g. 08:30')
     hour, minute = int(found[1]), int(found[2])
     if hour > 23 or minute > 59:
-        raise ValueError(f'"{text.strip()}" is not a time of day: use 00:00 to 23:59')
+        raise ValueError(f'"{_shown(text)}" is not a time of day: use 00:00 to 23:59')
     return time(hour, minute)
-
-
-def format_clock(moment: time) -> str:
-    return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
 def parse_digest(argument: str) -> tuple[DigestMode, time | None]:
@@ -67,7 +65,7 @@ def parse_digest(argument: str) -> tuple[DigestMode, time | None]:
     try:
         mode = DigestMode(words[0].lower())
     except ValueError:
-        raise ValueError(f'Unknown digest mode "{words[0]}": {usage}') from None
+        raise ValueError(f'Unknown digest mode "{_shown(words[0])}": {usage}') from None
     if mode is DigestMode.DAILY:
         if len(words) != 2:
             raise ValueError('A daily digest needs its time: e.g. "digest daily 08:30"')
@@ -85,26 +83,13 @@ def parse_quiet(argument: str) -> QuietHours | None:
         raise ValueError(f"Which hours? {usage}")
     if text.lower() == "off":
         return None
-    found = _RANGE.fullmatch(text)
-    if found is None:
-        raise ValueError(f'"{text}" is not a range of hours: {usage}')
-    start, end = parse_clock(found[1]), parse_clock(found[2])
+    start_text, dash, end_text = "".join(text.translate(_DASHES).split()).partition("-")
+    if not dash or not start_text or not end_text:
+        raise ValueError(f'"{_shown(text)}" is not a range of hours: {usage}')
+    start, end = parse_clock(start_text), parse_clock(end_text)
     if start == end:
         raise ValueError("Quiet hours must start and end at different times")
     return QuietHours(start, end)
-
-
-def describe_plan(plan: DeliveryPlan) -> str:
-    """One line for a chat: "instant", "hourly digest", "daily digest at 08:30", plus quiet hours."""
-    if plan.digest is DigestMode.DAILY and plan.daily_at is not None:
-        text = f"daily digest at {format_clock(plan.daily_at)}"
-    elif plan.digest is DigestMode.HOURLY:
-        text = "hourly digest"
-    else:
-        text = "instant"
-    if plan.quiet is not None:
-        text += f", quiet {format_clock(plan.quiet.start)}-{format_clock(plan.quiet.end)}"
-    return text
 
 
 def release_at(plan: DeliveryPlan, queued_at: datetime, tz: tzinfo) -> datetime | None:

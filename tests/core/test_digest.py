@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.digest import (
     DeliveryPlan,
     DigestMode,
     QuietHours,
-    describe_plan,
     parse_digest,
     parse_quiet,
     release_at,
@@ -147,6 +148,7 @@ def test_parse_digest(argument: str, expected: tuple[DigestMode, time | None]) -
         ("daily ８:３０", '"８:３０" is not a time'),  # fullwidth digits are not taken as a time
         ("hourly 10:00", '"digest hourly" takes no time'),
         ("off now", '"digest off" takes no time'),
+        ("w" * 4000, 'Unknown digest mode "' + "w" * 19 + '…"'),
     ],
 )
 def test_parse_digest_errors(argument: str, message: str) -> None:
@@ -162,6 +164,7 @@ def test_parse_digest_errors(argument: str, message: str) -> None:
         ("22:00-07:00", NIGHT),
         ("22:00 - 07:00", NIGHT),
         ("22:00–07:00", NIGHT),  # an en dash, as phones type it
+        ("22:00\n-\n07:00", NIGHT),
         ("12:00-13:30", LUNCH),
         ("off", None),
         ("OFF", None),
@@ -180,6 +183,9 @@ def test_parse_quiet(argument: str, expected: QuietHours | None) -> None:
         ("22:00-25:00", '"25:00" is not a time of day'),
         ("22-07", '"22" is not a time'),
         ("07:00-07:00", "Quiet hours must start and end at different times"),
+        ("22:00-07:00-09:00", '"07:00-09:00" is not a time'),
+        ("-22:00", '"-22:00" is not a range of hours'),
+        ("-" * 4000 + " x", '"' + "-" * 19 + '…" is not a range of hours'),  # echoed short
     ],
 )
 def test_parse_quiet_errors(argument: str, message: str) -> None:
@@ -189,15 +195,49 @@ def test_parse_quiet_errors(argument: str, message: str) -> None:
     assert "\n" not in str(raised.value)
 
 
-@pytest.mark.parametrize(
-    ("plan", "text"),
-    [
-        (INSTANT, "instant"),
-        (HOURLY, "hourly digest"),
-        (DAILY_0830, "daily digest at 08:30"),
-        (QUIET_NIGHTS, "instant, quiet 22:00-07:00"),
-        (DAILY_0830_NIGHTS, "daily digest at 08:30, quiet 22:00-07:00"),
-    ],
+ZONES = [UTC_ZONE, BERLIN, NEW_YORK, KOLKATA, ALMATY]
+clocks = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45, 59]))
+quiet_hours = st.none() | st.builds(QuietHours, clocks, clocks).filter(lambda q: q.start != q.end)
+plans = st.builds(DeliveryPlan, st.sampled_from(list(DigestMode)), st.none() | clocks, quiet_hours).filter(
+    lambda plan: plan.digest is not DigestMode.DAILY or plan.daily_at is not None
 )
-def test_describe_plan(plan: DeliveryPlan, text: str) -> None:
-    assert describe_plan(plan) == text
+moments = st.integers(0, 2 * 365 * 86400).map(
+    lambda seconds: at("2026-01-01 00:00") + timedelta(seconds=seconds)
+)
+
+
+def is_real_wall_clock(moment: time, day: datetime, tz: ZoneInfo) -> bool:
+    """False for a time skipped by a spring-forward gap on that day."""
+    local = datetime.combine(day.astimezone(tz).date(), moment, tzinfo=tz)
+    return local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(plan=plans, queued=moments, tz=st.sampled_from(ZONES))
+def test_release_is_later_outside_quiet_hours_and_on_the_plans_clock(
+    plan: DeliveryPlan, queued: datetime, tz: ZoneInfo
+) -> None:
+    released = release_at(plan, queued, tz)
+    wall = queued.astimezone(tz).time().replace(tzinfo=None)
+    if released is None:
+        # Only instant plans let an alert go at once, and only outside quiet hours.
+        assert plan.digest is DigestMode.OFF
+        assert plan.quiet is None or not plan.quiet.contains(wall)
+        return
+    assert released > queued
+    assert released - queued <= timedelta(hours=48)  # a day to the digest, then at most a day of quiet
+    local = released.astimezone(tz)
+    if plan.quiet is not None:
+        assert not plan.quiet.contains(local.time().replace(tzinfo=None))
+        if plan.quiet.contains(wall) and plan.digest is DigestMode.OFF:
+            assert local.time().replace(tzinfo=None) == plan.quiet.end or not is_real_wall_clock(
+                plan.quiet.end, released, tz
+            )
+    if plan.digest is DigestMode.HOURLY:
+        assert local.minute == 0 or (
+            plan.quiet is not None and local.time().replace(tzinfo=None) == plan.quiet.end
+        )
+    if plan.digest is DigestMode.DAILY and plan.daily_at is not None and plan.quiet is None:
+        assert released - queued <= timedelta(hours=25)
+        if is_real_wall_clock(plan.daily_at, released, tz):
+            assert local.time().replace(tzinfo=None) == plan.daily_at
