@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -15,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # Bot API: a photo caption holds at most 1024 characters.
 CAPTION_LIMIT = 1024
+# Replies link articles; a preview card per link would bury the answer.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
@@ -48,7 +58,7 @@ async def send_rendered(
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
             reply_parameters=thread_to(reply_to),
-            disable_web_page_preview=True,
+            link_preview_options=NO_PREVIEW,
         )
     except BadRequest as error:
         if not is_bad_markup(error):

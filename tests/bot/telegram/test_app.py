@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -24,12 +24,15 @@ from bot.telegram.app import (
     TelegramStartError,
     build_application,
 )
-from core.models import Destination, Platform
+from bot.telegram.desk import TelegramEditorsDesk
+from core.models import Alert, Article, Destination, Forward, Platform
 from newsbot.redaction import MASK, install_redaction
 from tests.fake_servers.telegram_api import (
     Fault,
     TelegramApiServer,
+    blocked,
     callback_query,
+    cant_parse_entities,
     chat_json,
     my_chat_member,
     text_message,
@@ -39,6 +42,7 @@ from tests.fake_servers.telegram_api import (
 ADMIN = 1001
 JOURNALIST = 2002
 GROUP = -1005550001
+NOW = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -428,3 +432,35 @@ async def test_a_refused_token_stops_start_up_with_a_line_that_does_not_quote_it
 
     assert str(error.value) == "Telegram refused the bot token (NEWSBOT_TELEGRAM_TOKEN)"
     assert "not-the-token" not in repr(error.value)
+
+
+async def test_html_telegram_cannot_parse_is_sent_once_more_as_plain_text(
+    telegram_api: TelegramApiServer,
+) -> None:
+    telegram_api.script("sendMessage", cant_parse_entities())
+    async with running(telegram_api) as harness:
+        await harness.server.push_update(text_message(JOURNALIST, JOURNALIST, "/status"))
+        refused, plain_text = await telegram_api.wait_for_call("sendMessage", 2)
+
+    assert (refused.ok, refused.params["parse_mode"]) == (False, "HTML")
+    assert plain_text.ok
+    assert "parse_mode" not in plain_text.params
+    assert plain_text.params["text"] == "status <> article None"
+
+
+async def test_the_editors_desk_posts_to_every_editors_chat_and_counts_those_that_got_it(
+    telegram_api: TelegramApiServer,
+) -> None:
+    telegram_api.script("sendMessage", blocked(), chat_id=-1002)
+    chat = Destination(1, Platform.TELEGRAM, str(JOURNALIST), "Aida")
+    article = Article(7, 1, "Local Wire", "CSTO exercise starts", "https://example.org/7", "Lead.", None, NOW)
+    forward = Forward(Alert(0, chat, article, ()), "Aida (@aida)", "Aida", note="Worth a story")
+    application = build_application(config_for(telegram_api))
+    async with application.bot as bot:
+        posted = await TelegramEditorsDesk(bot, (-1001, -1002, -1003)).post(forward)
+
+    assert posted == 2
+    delivered = telegram_api.calls_of("sendMessage", ok=True)
+    assert [call.chat_id for call in delivered] == [-1001, -1003]
+    for expected in ("CSTO exercise starts", "Forwarded by <b>Aida", "Worth a story"):
+        assert expected in delivered[0].params["text"]
