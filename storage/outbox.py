@@ -269,9 +269,6 @@ class SqlOutbox:
             alert_id, state="pending", next_attempt_at=at, lease_until=None, last_error=error[:2000]
         )
 
-    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
-        await self._set(alert_id, state="dead", lease_until=None, last_error=error[:2000], sent_at=now)
-
     async def _set(self, alert_id: int, **values: object) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(update(outbox).where(outbox.c.id == alert_id).values(**values))

@@ -222,10 +222,6 @@ class InMemoryOutbox:
         entry = self._entries[alert_id]
         entry.state, entry.next_attempt_at, entry.lease_until, entry.last_error = "pending", at, None, error
 
-    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
-        entry = self._entries[alert_id]
-        entry.state, entry.lease_until, entry.last_error, entry.sent_at = "dead", None, error, now
-
     async def claim_edits(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
     ) -> list[Alert]:
