@@ -100,31 +100,39 @@ async def deliver_due(
     batch at once: they go back to the queue without a request, and other destinations go on.
     """
     alerts = await outbox.claim_due(now, channels.keys(), limit, CLAIM_LEASE, per_destination)
+    back: list[tuple[int, datetime, str]] = []  # alerts to put back: (id, due again at, why)
+    holds: dict[int, datetime] = {}
+    pauses: dict[int, str] = {}
     stopped: dict[int, tuple[datetime, str]] = {}  # destination -> (due again at, why), for this batch
     sent = retrying = paused = held = 0
     for alert in alerts:
         destination_id = alert.destination.id
         if destination_id in stopped:
-            await outbox.reschedule(alert.id, *stopped[destination_id])
+            back.append((alert.id, *stopped[destination_id]))
             held += 1
             continue
         outcome = await send_alert(channels[alert.destination.platform], alert)
-        # At-least-once: an alert is marked sent only after the platform accepted it.
+        # At-least-once: an alert is marked sent only after the platform accepted it, and at once,
+        # so a crash re-sends at most the alert in hand.
         if isinstance(outcome, Sent):
             await outbox.mark_sent(alert.id, outcome.ref, now)
             sent += 1
         elif isinstance(outcome, RetryLater):
             due_at = now + outcome.after
-            await outbox.reschedule(alert.id, due_at, outcome.reason)
+            back.append((alert.id, due_at, outcome.reason))
             if outcome.hold_destination:
-                await outbox.hold_destination(destination_id, due_at)
+                holds[destination_id] = due_at
                 stopped[destination_id] = (due_at, outcome.reason)
             retrying += 1
         elif isinstance(outcome, Unreachable):
             # Paused, not dead: the alert stays due and goes out once the destination is enabled again.
-            await outbox.pause_destination(destination_id, outcome.reason, now)
-            await outbox.reschedule(alert.id, now, outcome.reason)
+            pauses[destination_id] = outcome.reason
+            back.append((alert.id, now, outcome.reason))
             stopped[destination_id] = (now, outcome.reason)
             paused += 1
+    # Unsent alerts are still leased, so writing them back together after the batch loses nothing
+    # if we die first: the lease expires and they are due again.
+    if back:
+        await outbox.requeue(back, holds, pauses, now)
     edited = await deliver_edits(outbox, channels, now, limit)
     return DeliveryReport(sent, retrying, paused, edited, held)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -116,14 +116,19 @@ class Outbox(Protocol):
 
     async def reschedule(self, alert_id: int, at: datetime, error: str) -> None: ...
 
-    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None: ...
-
     async def hold_destination(self, destination_id: int, until: datetime) -> None:
         """Claim nothing for the destination before `until` (a later hold never shortens an earlier one)."""
         ...
 
-    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
-        """Stop delivering to the destination until it is enabled again; its alerts stay queued."""
+    async def requeue(
+        self,
+        alerts: Sequence[tuple[int, datetime, str]],
+        holds: Mapping[int, datetime],
+        pauses: Mapping[int, str],
+        now: datetime,
+    ) -> None:
+        """What a delivery batch could not send, in one transaction: each (alert id, due again at, why)
+        back to pending, destinations held until a time, and destinations paused for a reason."""
         ...
 
     async def claim_edits(

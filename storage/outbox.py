@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -124,14 +124,47 @@ class SqlOutbox:
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 
-    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
-        statement = (
+    async def requeue(
+        self,
+        alerts: Sequence[tuple[int, datetime, str]],
+        holds: Mapping[int, datetime],
+        pauses: Mapping[int, str],
+        now: datetime,
+    ) -> None:
+        # One executemany per kind of change: a 429 storm puts hundreds of alerts back per batch.
+        put_back = (
+            update(outbox)
+            .where(outbox.c.id == bindparam("alert_id"))
+            .values(
+                state="pending",
+                next_attempt_at=bindparam("due_at"),
+                lease_until=None,
+                last_error=bindparam("error"),
+            )
+        )
+        hold = (
             update(destinations)
-            .where(destinations.c.id == destination_id)
-            .values(enabled=False, paused_reason=f"{now.isoformat(timespec='seconds')} {reason}"[:2000])
+            .where(
+                destinations.c.id == bindparam("destination_id"),
+                or_(destinations.c.held_until.is_(None), destinations.c.held_until < bindparam("until")),
+            )
+            .values(held_until=bindparam("until"))
+        )
+        pause = (
+            update(destinations)
+            .where(destinations.c.id == bindparam("destination_id"))
+            .values(enabled=False, paused_reason=bindparam("reason"))
         )
         async with self._engine.begin() as connection:
-            await connection.execute(statement)
+            if alerts:
+                rows = [{"alert_id": i, "due_at": at, "error": error[:2000]} for i, at, error in alerts]
+                await connection.execute(put_back, rows)
+            if holds:
+                await connection.execute(hold, [{"destination_id": d, "until": u} for d, u in holds.items()])
+            if pauses:
+                stamp = now.isoformat(timespec="seconds")
+                rows = [{"destination_id": d, "reason": f"{stamp} {r}"[:2000]} for d, r in pauses.items()]
+                await connection.execute(pause, rows)
 
     async def claim_edits(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
@@ -258,9 +291,6 @@ class SqlOutbox:
         await self._set(
             alert_id, state="pending", next_attempt_at=at, lease_until=None, last_error=error[:2000]
         )
-
-    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
-        await self._set(alert_id, state="dead", lease_until=None, last_error=error[:2000], sent_at=now)
 
     async def mark_digest_sent(self, alert_ids: Sequence[int], ref: str, now: datetime) -> None:
         await self._set_many(

@@ -212,7 +212,8 @@ outbox = Table(
     Column("id", Integer, primary_key=True),
     Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     Column("destination_id", ForeignKey("destinations.id", ondelete="CASCADE"), nullable=False),
-    # pending -> sending (leased) -> sent | dead; an expired lease makes the row due again.
+    # pending -> sending (leased) -> sent; an expired lease makes the row due again. A failed send
+    # goes back to pending; one to a paused destination waits there until it is enabled again.
     Column("state", String(10), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime, nullable=False),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from bisect import bisect_left
 from collections import deque
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
@@ -199,8 +199,18 @@ class InMemoryOutbox:
     async def hold_destination(self, destination_id: int, until: datetime) -> None:
         self.held[destination_id] = max(until, self.held.get(destination_id, until))
 
-    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
-        self.paused[destination_id] = reason
+    async def requeue(
+        self,
+        alerts: Sequence[tuple[int, datetime, str]],
+        holds: Mapping[int, datetime],
+        pauses: Mapping[int, str],
+        now: datetime,
+    ) -> None:
+        for alert_id, at, error in alerts:
+            await self.reschedule(alert_id, at, error)
+        for destination_id, until in holds.items():
+            await self.hold_destination(destination_id, until)
+        self.paused.update(pauses)
 
     def enable(self, destination_id: int) -> None:
         """What an admin (or the chat coming back) does: the destination's queued alerts flow again."""
@@ -215,10 +225,6 @@ class InMemoryOutbox:
     async def reschedule(self, alert_id: int, at: datetime, error: str) -> None:
         entry = self._entries[alert_id]
         entry.state, entry.next_attempt_at, entry.lease_until, entry.last_error = "pending", at, None, error
-
-    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
-        entry = self._entries[alert_id]
-        entry.state, entry.lease_until, entry.last_error, entry.sent_at = "dead", None, error, now
 
     async def claim_edits(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta

@@ -116,6 +116,14 @@ class Call:
     at: datetime
     token: str
     status: int = 200  # the HTTP status answered
+    fault: Fault | None = None  # the scripted answer it got, if any
+
+    @property
+    def retry_after(self) -> int:
+        """The flood wait this call was told to keep (0 unless it was answered 429)."""
+        parameters = self.fault.parameters if self.fault is not None else None
+        value = parameters.get("retry_after", 0) if parameters else 0
+        return int(value) if isinstance(value, int | float | str) else 0
 
     @property
     def chat_id(self) -> int | str | None:
@@ -291,7 +299,8 @@ class TelegramApiServer:
             if self._stopping.is_set():
                 return await self._record(call, _error(502, "Bad Gateway"))
         if fault is not None and fault.error_code is not None:
-            return await self._record(call, _error(fault.error_code, fault.description, fault.parameters))
+            response = _error(fault.error_code, fault.description, fault.parameters)
+            return await self._record(call, response, fault)
         answer = getattr(self, f"_api_{method}", None)
         if answer is None:
             return await self._record(call, _error(404, "Not Found: method not found"))
@@ -301,9 +310,9 @@ class TelegramApiServer:
             return await self._record(call, _error(error.code, error.description))
         return await self._record(call, web.json_response({"ok": True, "result": result}))
 
-    async def _record(self, call: Call, response: web.Response) -> web.Response:
+    async def _record(self, call: Call, response: web.Response, fault: Fault | None = None) -> web.Response:
         async with self._changed:
-            self.calls.append(Call(call.method, call.params, call.at, call.token, response.status))
+            self.calls.append(Call(call.method, call.params, call.at, call.token, response.status, fault))
             self._changed.notify_all()
         return response
 

@@ -272,8 +272,12 @@ async def test_outbox_claims_lease_and_settles(engine: AsyncEngine) -> None:
     assert sorted(a.destination.id for a in both) == sorted([channel, console])
     assert {a.destination.id: a.topics for a in both}[console] == ("CSTO", "SCO")
     await outbox.mark_sent(both[0].id, "ts-1", NOW)
-    await outbox.mark_dead(both[1].id, "channel_not_found", NOW)
-    assert await outbox.count_by_state() == {"pending": 1, "sent": 1, "dead": 1}
+    gone = both[1]
+    await outbox.requeue(
+        [(gone.id, NOW, "channel_not_found")], {}, {gone.destination.id: "channel_not_found"}, NOW
+    )
+    assert await outbox.count_by_state() == {"pending": 2, "sent": 1}
+    assert await outbox.claim_due(NOW, [Platform.SLACK, Platform.CONSOLE], 10, lease) == []  # paused
 
 
 async def test_a_sent_message_leads_back_to_its_article(engine: AsyncEngine) -> None:

@@ -70,6 +70,26 @@ async def test_a_claim_takes_at_most_per_destination_alerts_of_each_oldest_first
     assert min(grouped["42"]) > by_destination(one_each)["42"][0]
 
 
+async def test_requeue_puts_alerts_back_and_holds_in_one_go(engine: AsyncEngine) -> None:
+    _catalog, (group, chat) = await setup(engine, ["-100500", "42"], articles=1)
+    sql = SqlOutbox(engine)
+    claimed = await sql.claim_due(NOW, TELEGRAM, 100, LEASE)
+    until = NOW + timedelta(seconds=12)
+    await sql.requeue([(a.id, until, "Telegram flood control") for a in claimed], {group.id: until}, {}, NOW)
+
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(select(outbox.c.state, outbox.c.next_attempt_at, outbox.c.last_error))
+        ).all()
+    assert set(rows) == {("pending", until, "Telegram flood control")}
+    early = await sql.claim_due(NOW + timedelta(seconds=12), TELEGRAM, 100, LEASE)
+    assert set(by_destination(early)) == {group.address, chat.address}
+    # Only the group was held; the chat's alert was merely put back.
+    async with engine.connect() as connection:
+        held = dict((await connection.execute(select(destinations.c.id, destinations.c.held_until))).all())
+    assert held == {group.id: until, chat.id: None}
+
+
 async def test_a_held_destination_is_skipped_until_its_hold_ends(engine: AsyncEngine) -> None:
     _catalog, (held, other) = await setup(engine, ["-100500", "42"], articles=2)
     sql = SqlOutbox(engine)
@@ -84,12 +104,15 @@ async def test_a_held_destination_is_skipped_until_its_hold_ends(engine: AsyncEn
 
 
 async def test_a_paused_destination_keeps_its_alerts_pending_until_enabled(engine: AsyncEngine) -> None:
-    catalog, (paused, other) = await setup(engine, ["-100500", "42"], articles=2)
+    catalog, (paused, _other) = await setup(engine, ["-100500", "42"], articles=2)
     sql = SqlOutbox(engine)
-    await sql.pause_destination(paused.id, "Forbidden: bot was kicked", NOW)
+    (first,) = [a for a in await sql.claim_due(NOW, TELEGRAM, 100, LEASE) if a.destination.id == paused.id]
+    await sql.requeue(
+        [(first.id, NOW, "Forbidden: bot was kicked")], {}, {paused.id: "Forbidden: bot was kicked"}, NOW
+    )
 
     claimed = await sql.claim_due(NOW, TELEGRAM, 100, LEASE, per_destination=5)
-    assert set(by_destination(claimed)) == {other.address}
+    assert claimed == []  # the other chat's first alert is still in flight; this one is paused
     async with engine.connect() as connection:
         row = (
             (await connection.execute(select(destinations).where(destinations.c.id == paused.id)))
@@ -100,7 +123,7 @@ async def test_a_paused_destination_keeps_its_alerts_pending_until_enabled(engin
         False,
         "2026-11-27T09:00:00+00:00 Forbidden: bot was kicked",
     )
-    assert await sql.count_by_state() == {"pending": 2, "sending": 2}
+    assert await sql.count_by_state() == {"pending": 3, "sending": 1}
 
     await catalog.set_enabled(paused.id, True)
     again = await sql.claim_due(NOW, TELEGRAM, 100, LEASE, per_destination=5)
