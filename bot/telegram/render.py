@@ -364,8 +364,8 @@ def following(line: Line, index: int) -> str:
     return next((span.text[0] for span in line[index + 1 :] if span.text), "")
 
 
-# Fitting renders the same spans again and again while it shortens one field.
-@lru_cache(maxsize=512)
+# Fitting renders the same spans again and again while it shortens one field; a layout has a few dozen.
+@lru_cache(maxsize=128)
 def render_span(span: Span, after: str) -> tuple[str, str]:
     """HTML and plain text of one span, defused; `after` is the next character, which decides too."""
     if span.style is not Style.CODE:
