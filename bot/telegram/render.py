@@ -11,7 +11,8 @@ Safety (SPEC "never lets article text inject markup, links or mass mentions"):
 - text Telegram would turn into live entities (@mentions, /commands, bare domains and URLs, tg://
   links) gets an invisible WORD JOINER (U+2060) after the character that starts the entity, which
   none of Telegram's entity patterns accept inside a name, command or domain, so the text reads the
-  same but stays text. `Style.CODE` spans are kept literal: they carry our own commands and ids.
+  same but stays text. #hashtags and $cashtags stay live: they only search inside Telegram.
+  `Style.CODE` spans are kept literal, for our own commands and ids to copy: never article text.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def render_forward_html(forward: Forward) -> RenderedMessage:
 
 
 def render_reply_html(reply: Reply) -> RenderedMessage:
-    """A command's reply; its buttons pass through unchanged."""
+    """A command's reply (empty text when it has no lines, as an image-only reply); buttons unchanged."""
     lines = cut_lines(tuple(clean_line(line) for line in reply.lines), MAX_UTF16)
     rendered = render_lines(lines)
     if not fits(rendered, MAX_UTF16):
@@ -240,7 +241,11 @@ def digest_page(
 
 
 def fit(fields: Fields, order: Sequence[str], layout: Layout, limit: int = MAX_UTF16) -> tuple[str, str]:
-    """HTML and plain text of `layout(fields)`, shortening the fields in `order` until both fit `limit`."""
+    """HTML and plain text of `layout(fields)`, shortening the fields in `order` until both fit `limit`.
+
+    What `order` leaves out is short by construction (labels, time, id, an href of at most
+    MAX_HREF_UTF16), so with every field in `order` cut to "…" the message always fits.
+    """
     # Nothing longer than a whole message can show, so later passes work on small strings.
     fields = {name: cut_line(line, limit) for name, line in fields.items()}
     rendered = render_lines(layout(fields))
@@ -359,8 +364,8 @@ def following(line: Line, index: int) -> str:
     return next((span.text[0] for span in line[index + 1 :] if span.text), "")
 
 
-# Fitting renders the same spans again and again while it shortens one field.
-@lru_cache(maxsize=512)
+# Fitting renders the same spans again and again while it shortens one field; a layout has a few dozen.
+@lru_cache(maxsize=128)
 def render_span(span: Span, after: str) -> tuple[str, str]:
     """HTML and plain text of one span, defused; `after` is the next character, which decides too."""
     if span.style is not Style.CODE:
