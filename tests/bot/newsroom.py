@@ -23,6 +23,7 @@ from core.models import (
     Topic,
     TopicMatch,
 )
+from core.ports import OutletProbe
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
 from storage.forwards import SqlForwards
@@ -161,11 +162,13 @@ async def open_newsroom(
     has_desk: bool = True,
     allowed_chats: dict[Platform, set[str]] | None = None,
     searches: SearchStore | None = None,
+    prefix: str = "/",
+    probe: OutletProbe | None = None,
 ) -> Newsroom:
     catalog, archive, outbox = SqlCatalog(engine), SqlArchive(engine), SqlOutbox(engine)
     forwards = SqlForwards(engine)
     await catalog.sync_topics(TOPICS, NOW)
-    plans, probe, clock = InMemoryDeliveryPlans(), FakeOutletProbe(), Clock()
+    plans, fake_probe, clock = InMemoryDeliveryPlans(), FakeOutletProbe(), Clock()
     desk = desk or RecordingDesk()
     searches = searches if searches is not None else SearchStore()
     commands = Commands(
@@ -175,13 +178,16 @@ async def open_newsroom(
         forwards=forwards,
         search=SqlSearch(engine),
         plans=plans,
-        probe=probe,
+        probe=probe or fake_probe,
         desk=desk if has_desk else None,
         now=clock,
         version="0.1.0",
         allowed_chats=allowed_chats,
         searches=searches,
+        prefix=prefix,
     )
-    room = Newsroom(engine, commands, catalog, archive, outbox, forwards, plans, desk, probe, clock, searches)
+    room = Newsroom(
+        engine, commands, catalog, archive, outbox, forwards, plans, desk, fake_probe, clock, searches
+    )
     room.topics = {topic.name: topic for topic in await catalog.known_topics()}
     return room

@@ -100,12 +100,12 @@ async def test_unknown_commands_get_one_line_with_the_closest_command(room: News
     assert "/help" in text_of(await room.run(PRIVATE, "xyzzy"))
 
 
-async def test_a_failing_port_is_one_line_not_a_traceback(room: Newsroom) -> None:
+async def test_a_failing_port_is_one_line_not_a_traceback(engine: AsyncEngine) -> None:
     class BrokenProbe:
         async def probe(self, url: str) -> ProbeResult:
             raise RuntimeError("boom")
 
-    room.commands._probe = BrokenProbe()
+    room = await open_newsroom(engine, probe=BrokenProbe())
     reply = await room.run(PRIVATE, "addoutlet https://new.example/feed", OPERATOR)
     assert reply.is_error
     assert text_of(reply) == FAILED
@@ -489,3 +489,21 @@ async def test_allowed_chats_refuse_other_chats_except_start_and_help(engine: As
     assert "does not serve" in await press(room, CHANNEL, callbacks.summary(1).encode())
     slack = ChatRef(Platform.SLACK, "C01", "news", ChatKind.CHANNEL)
     assert not (await room.run(slack, "subscribe CSTO")).is_error  # the list is Telegram's
+
+
+async def test_search_narrows_by_source_and_language(room: Newsroom) -> None:
+    await room.publish(await room.outlet("Kazinform"), 1, "CSTO drill in Almaty")
+    await room.publish(await room.outlet("Lenta"), 2, "CSTO summit in Moscow")
+    assert "Almaty" in text_of(await room.run(PRIVATE, "search CSTO source:Kazinform"))
+    assert "Moscow" not in text_of(await room.run(PRIVATE, "search CSTO source:Kazinform"))
+    assert text_of(await room.run(PRIVATE, "search CSTO lang:ru")) == "No archived article matches."
+
+
+async def test_slack_commands_are_spelled_with_its_prefix(engine: AsyncEngine) -> None:
+    room = await open_newsroom(engine, prefix="/news ")
+    slack = ChatRef(Platform.SLACK, "C01", "news", ChatKind.CHANNEL)
+    assert "/news subscribe TOPIC or QUERY" in text_of(await room.run(slack, "help"))
+    assert (
+        text_of(await room.run(slack, "serch CSTO"))
+        == "Unknown command /news serch. Did you mean /news search?"
+    )
