@@ -17,10 +17,9 @@ from bot.telegram.app import TelegramConfig, TelegramFrontEnd, build_application
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.desk import TelegramEditorsDesk
 from core.models import Destination, Platform
-from core.ports import Channel
+from core.ports import Channel, OutletProbe
 from core.watchlist import Watchlist, compile_watchlist
 from newsbot import __version__
-from newsbot.probe import FetchingProbe
 from newsbot.settings import ConfigError, Settings
 from storage.archive import SqlArchive
 from storage.catalog import SqlCatalog
@@ -31,6 +30,7 @@ from storage.outbox import SqlOutbox
 from storage.plans import SqlDeliveryPlans
 from storage.search import SqlSearch
 from watchers.fetch import Fetcher, FetchPolicy
+from watchers.probe import OutletProber
 from watchers.watcher import OutletWatcher
 from watchers.workers import ParserPool
 
@@ -137,36 +137,28 @@ def telegram_config(settings: Settings) -> TelegramConfig | None:
     )
 
 
-def telegram_pieces(
-    settings: Settings,
-    config: TelegramConfig,
-    engine: AsyncEngine,
-    archive: SqlArchive,
-    catalog: SqlCatalog,
-    outbox: SqlOutbox,
-    plans: SqlDeliveryPlans,
-    search: SqlSearch,
-) -> tuple[TelegramChannel, TelegramFrontEnd]:
-    """Telegram delivery and the Telegram front-end, sharing one bot (and so one flood limiter)."""
+def serve_telegram(app: App, config: TelegramConfig, probe: OutletProbe) -> None:
+    """Give the App Telegram delivery and the Telegram front-end, on one bot (and so one flood limiter)."""
     application = build_application(config)
-    editors = settings.telegram.editors
+    telegram = app.settings.telegram
     commands = Commands(
-        catalog=catalog,
-        outlets=archive,
-        views=outbox,
-        forwards=SqlForwards(engine),
-        search=search,
-        plans=plans,
-        probe=FetchingProbe(fetch_policy(settings), lambda: parser_pool(settings)),
-        desk=TelegramEditorsDesk(application.bot, editors) if editors else None,
+        catalog=app.catalog,
+        outlets=app.archive,
+        views=app.outbox,
+        forwards=SqlForwards(app.engine),
+        search=app.search,
+        plans=app.plans,
+        probe=probe,
+        desk=TelegramEditorsDesk(application.bot, telegram.editors) if telegram.editors else None,
         now=utc_now,
         version=__version__,
-        allowed_chats={Platform.TELEGRAM: [str(chat) for chat in settings.telegram.allowed_chats]},
+        allowed_chats={Platform.TELEGRAM: [str(chat) for chat in telegram.allowed_chats]},
         prefix="/",
-        timezone=settings.delivery.timezone,
+        timezone=app.settings.delivery.timezone,
     )
-    channel = TelegramChannel(application.bot, catalog, settings.telegram.admins)
-    return channel, TelegramFrontEnd(application, commands, outbox, catalog, config)
+    app.channels[Platform.TELEGRAM] = TelegramChannel(application.bot, app.catalog, telegram.admins)
+    front_end = TelegramFrontEnd(application, commands, app.outbox, app.catalog, config)
+    app.front_ends = (*app.front_ends, front_end)
 
 
 @asynccontextmanager
@@ -184,33 +176,27 @@ async def open_app(
         archive, catalog = SqlArchive(engine, settings.delivery.zone), SqlCatalog(engine)
         console = await seed(settings, archive, catalog, utc_now())
         watchlist = compile_watchlist(settings.topics)
-        outbox, search = SqlOutbox(engine), SqlSearch(engine)
-        plans = SqlDeliveryPlans(engine, settings.delivery.zone)
         channels: dict[Platform, Channel] = {}
-        front_ends: list[FrontEnd] = []
         if console is not None:
             channels[Platform.CONSOLE] = ConsoleChannel(stdout, as_json=as_json)
-        telegram = telegram_config(settings)
-        if serve_chats and telegram is not None:
-            channel, front_end = telegram_pieces(
-                settings, telegram, engine, archive, catalog, outbox, plans, search
-            )
-            channels[Platform.TELEGRAM] = channel
-            front_ends.append(front_end)
         async with Fetcher(fetch_policy(settings)) as fetcher, parser_pool(settings) as parsers:
-            yield App(
+            app = App(
                 settings=settings,
                 engine=engine,
                 archive=archive,
                 catalog=catalog,
-                outbox=outbox,
-                plans=plans,
-                search=search,
+                outbox=SqlOutbox(engine),
+                plans=SqlDeliveryPlans(engine, settings.delivery.zone),
+                search=SqlSearch(engine),
                 watcher=OutletWatcher(fetcher, parsers),
                 watchlist=watchlist,
                 channels=channels,
                 console=console,
-                front_ends=tuple(front_ends),
             )
+            telegram = telegram_config(settings)
+            if serve_chats and telegram is not None:
+                prober = OutletProber(fetcher, parsers, settings.fetch.allow_private_networks)
+                serve_telegram(app, telegram, prober)
+            yield app
     finally:
         await engine.dispose()

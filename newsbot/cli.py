@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
@@ -23,9 +23,11 @@ from core.models import (
     Alert,
     ArticleText,
     Destination,
+    Failed,
+    FetchOutcome,
+    Modified,
     Outlet,
     OutletKind,
-    OutletRefused,
     OutletSpec,
     PageSelectors,
     Platform,
@@ -38,19 +40,19 @@ from core.search import MAX_LIMIT, Cursor, SearchHit, SearchRequest, parse_age, 
 from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, parser_pool, utc_now
-from newsbot.probe import FetchingProbe
 from newsbot.redaction import install_redaction
 from newsbot.runtime import Runtime, deliver_everything_due
 from newsbot.settings import ConfigError, Settings, load_settings, parse_duration
 from newsbot.terminal import ProgressBar
 from storage.database import create_engine
 from storage.migrate import current_revision, upgrade
-from watchers.detect import Identified
+from watchers.detect import Identified, Unidentified, identify_outlet
 from watchers.fetch import Fetcher, FetchError, Response
 from watchers.guard import refusal_reason
 from watchers.opml import OpmlError, read_opml, write_opml
 from watchers.page import selector_problem
 from watchers.parse import ParsedFeed
+from watchers.watcher import OutletWatcher
 from watchers.workers import FEED, Reader, Reading, reason_of
 
 log = logging.getLogger("newsbot")
@@ -218,11 +220,23 @@ async def identify(
     settings: Settings, url: str, kind: OutletKind | None, selectors: PageSelectors
 ) -> tuple[Identified, int]:
     """What `url` is and how many items a poll reads from it now, or a CommandError saying why not."""
-    probe = FetchingProbe(fetch_policy(settings), lambda: parser_pool(settings))
-    probed = await probe.identify(url, kind, selectors)
-    if isinstance(probed, OutletRefused):
-        raise CommandError(probed.reason)
-    return probed.identified, probed.items
+    if not url.startswith("@") and (reason := refusal_reason(url, settings.fetch.allow_private_networks)):
+        raise CommandError(f"refused: {reason}")
+    # The URL is user-supplied: everything it serves is parsed in workers with a time limit.
+    async with Fetcher(fetch_policy(settings)) as fetcher, parser_pool(settings) as parsers:
+        identified = await identify_outlet(fetcher, parsers, url, kind)
+        if isinstance(identified, Unidentified):
+            raise CommandError(f"{url}: {identified.reason}")
+        if identified.kind is OutletKind.PAGE and not selectors.is_empty():
+            identified = replace(identified, parser="page-selectors")
+        # One poll through the same watcher `run` uses: what it reads now is what it will read.
+        outlet = Outlet(
+            0, identified.title, identified.url, identified.kind, timedelta(minutes=5), selectors=selectors
+        )
+        outcome: FetchOutcome = await OutletWatcher(fetcher, parsers).fetch(outlet)
+    if isinstance(outcome, Failed):
+        raise CommandError(f"{identified.url}: {outcome.reason}")
+    return identified, len(outcome.items) if isinstance(outcome, Modified) else 0
 
 
 def describe(identified: Identified, count: int) -> str:
