@@ -164,17 +164,26 @@ class TelegramChannel:
         try:
             await self._edit(chat, int(message_id), message, html=True)
         except BadRequest as error:
-            if mentions(error, "message is not modified"):
-                return Sent(ref)
             if not mentions(error, "can't parse entities"):
-                return Unreachable(describe(error))  # message to edit not found, can't be edited…
+                return self._edit_failed(error, ref, now, alert.attempts)
             try:
                 await self._edit(chat, int(message_id), message, html=False)
             except TelegramError as again:
-                return self._failed_edit(chat, again, now, alert.attempts)
+                return self._edit_failed(again, ref, now, alert.attempts)
         except TelegramError as error:
-            return self._failed_edit(chat, error, now, alert.attempts)
+            return self._edit_failed(error, ref, now, alert.attempts)
         return Sent(ref)
+
+    def _edit_failed(self, error: TelegramError, ref: str, now: datetime, attempts: int) -> SendOutcome:
+        if isinstance(error, BadRequest):
+            if mentions(error, "message is not modified"):
+                return Sent(ref)  # it shows what we wanted already
+            return Unreachable(describe(error))  # message to edit not found, can't be edited…
+        if isinstance(error, RetryAfter):
+            return self._flood_wait(ref.partition(":")[0], error, now)
+        if isinstance(error, NetworkError):
+            return RetryLater(error_delay(attempts), describe(error))
+        return Unreachable(describe(error))  # forbidden, migrated: old messages stay where they were
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -234,13 +243,6 @@ class TelegramChannel:
         self._pace.hold(address, now + after)
         log.info("telegram flood wait", extra={"chat": address, "seconds": after.total_seconds()})
         return RetryLater(after, f"Telegram flood control: retry after {after.total_seconds():g} s", True)
-
-    def _failed_edit(self, chat: str, error: TelegramError, now: datetime, attempts: int) -> SendOutcome:
-        if isinstance(error, RetryAfter):
-            return self._flood_wait(chat, error, now)
-        if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
-            return RetryLater(error_delay(attempts), describe(error))
-        return Unreachable(describe(error))  # forbidden, migrated (old messages stay in the old chat)
 
     async def _post(self, address: str, message: RenderedMessage, *, html: bool) -> Message:
         # Bot API: https://core.telegram.org/bots/api#sendmessage

@@ -306,3 +306,21 @@ async def test_the_rate_limiter_keeps_20_messages_a_minute_per_group(telegram_ap
             task.cancel()
         await asyncio.gather(*waiting, return_exceptions=True)
     assert (len(done), len(waiting)) == (20, 1)
+
+
+async def test_an_edit_telegram_cannot_parse_is_made_as_plain_text_and_a_slow_one_retried(
+    channel: TelegramChannel, telegram_api: TelegramApiServer, clock: VirtualClock
+) -> None:
+    await channel.send(REPORTER, alert(1))
+    clock.advance(PRIVATE_SPACING)
+    telegram_api.script("editMessageText", cant_parse_entities())
+    later = alert(1, also_in=("TASS",))
+
+    assert await channel.update(REPORTER, "4242:1", later) == Sent("4242:1")
+    assert telegram_api.sent_messages(4242)[0]["text"] == render_alert_html(later).plain
+
+    clock.advance(PRIVATE_SPACING)
+    telegram_api.script("editMessageText", slow(3))
+    slow_edit = await channel.update(REPORTER, "4242:1", alert(1, also_in=("TASS", "RIA")))
+    assert isinstance(slow_edit, RetryLater)
+    assert not slow_edit.hold_destination
