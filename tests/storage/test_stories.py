@@ -127,7 +127,7 @@ class Newsroom:
         return report.new_articles
 
     async def deliver(self) -> None:
-        # A claim takes one alert per destination: deliver until a pass sends nothing more.
+        """Deliver batch after batch (each takes one alert per destination) until nothing more goes out."""
         while (await deliver_due(self.outbox, self.channels, self.now)).sent:
             pass
 
