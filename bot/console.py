@@ -73,6 +73,11 @@ def render_alert_text(alert: Alert) -> str:
     return "\n".join(lines)
 
 
+def render_digest_text(alerts: Sequence[Alert]) -> str:
+    count = f"{len(alerts)} alert" + ("s" if len(alerts) != 1 else "")
+    return f"=== Digest: {count} ===\n\n" + "\n\n".join(render_alert_text(alert) for alert in alerts)
+
+
 class ConsoleChannel:
     """core.ports.Channel that writes to a text stream; used when no chat platform is configured."""
 
@@ -87,3 +92,14 @@ class ConsoleChannel:
             self._stream.write(render_alert_text(alert) + "\n\n")
         self._stream.flush()
         return Sent(f"console:{alert.id}")
+
+    async def send_digest(self, destination: Destination, alerts: Sequence[Alert]) -> SendOutcome:
+        """core.ports.DigestChannel: a header and the alerts; as JSON, one line per alert marked `digest`."""
+        if self._as_json:
+            for alert in alerts:
+                record = alert_record(alert) | {"digest": True}
+                self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            self._stream.write(render_digest_text(alerts) + "\n\n")
+        self._stream.flush()
+        return Sent(f"console:digest:{alerts[0].id}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.models import Alert
+# Forward lives in core (the EditorsDesk port takes it); re-exported here beside the other replies.
+from core.models import Forward as Forward
 
 
 class Style(StrEnum):
@@ -66,13 +67,3 @@ class Answer:
 
     notice: str = ""
     reply: Reply | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Forward:
-    """An article sent to the editors' desk: the alert as subscribers saw it, who sent it, and why."""
-
-    alert: Alert
-    forwarded_by: str
-    from_chat: str
-    note: str = ""

@@ -3,6 +3,10 @@
 An alert goes out once per story and destination; when a later outlet joins the story, the sent
 message is edited to list it under "also in" where the platform can edit, and left alone where it
 cannot (the console): never a second alert.
+
+Nothing is dropped here: a failed send is retried later, a destination the platform asks us to
+leave alone for a while (flood control) is held, and an unreachable one is paused with its alerts
+kept pending until it is enabled again.
 """
 
 from __future__ import annotations
@@ -24,13 +28,14 @@ MAX_ERROR_DELAY = timedelta(minutes=10)
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
     sent: int = 0
-    retrying: int = 0
-    dead: int = 0
+    retrying: int = 0  # the channel said "later"
+    paused: int = 0  # the channel found the destination unreachable; it is paused, the alert waits
     edited: int = 0
+    held: int = 0  # put back untried: an earlier alert of the batch found its destination held or paused
 
     @property
     def claimed(self) -> int:
-        return self.sent + self.retrying + self.dead
+        return self.sent + self.retrying + self.paused + self.held
 
 
 def error_delay(attempts: int) -> timedelta:
@@ -74,6 +79,8 @@ async def deliver_edits(
             edited += 1
         elif isinstance(outcome, RetryLater):
             await outbox.reschedule_edit(alert.id, now + outcome.after, outcome.reason)
+            if outcome.hold_destination:
+                await outbox.hold_destination(alert.destination.id, now + outcome.after)
         elif isinstance(outcome, Unreachable):
             # The message is gone or no longer editable: the alert itself was delivered, so stop here.
             await outbox.finish_edit(alert.id, lease_until, outcome.reason)
@@ -81,22 +88,51 @@ async def deliver_edits(
 
 
 async def deliver_due(
-    outbox: Outbox, channels: Mapping[Platform, Channel], now: datetime, limit: int = 100
+    outbox: Outbox,
+    channels: Mapping[Platform, Channel],
+    now: datetime,
+    limit: int = 100,
+    per_destination: int = 1,
 ) -> DeliveryReport:
-    """Claim due alerts for the platforms we have channels for and send each once."""
-    alerts = await outbox.claim_due(now, channels.keys(), limit, CLAIM_LEASE)
-    sent = retrying = dead = 0
+    """Claim due alerts for the platforms we have channels for and send each once.
+
+    A hold or a pause found by one alert applies to the rest of its destination's alerts in the
+    batch at once: they go back to the queue without a request, and other destinations go on.
+    """
+    alerts = await outbox.claim_due(now, channels.keys(), limit, CLAIM_LEASE, per_destination)
+    back: list[tuple[int, datetime, str]] = []  # alerts to put back: (id, due again at, why)
+    holds: dict[int, datetime] = {}
+    pauses: dict[int, str] = {}
+    stopped: dict[int, tuple[datetime, str]] = {}  # destination -> (due again at, why), for this batch
+    sent = retrying = paused = held = 0
     for alert in alerts:
+        destination_id = alert.destination.id
+        if destination_id in stopped:
+            back.append((alert.id, *stopped[destination_id]))
+            held += 1
+            continue
         outcome = await send_alert(channels[alert.destination.platform], alert)
-        # At-least-once: an alert is marked sent only after the platform accepted it.
+        # At-least-once: an alert is marked sent only after the platform accepted it, and at once,
+        # so a crash re-sends at most the alert in hand.
         if isinstance(outcome, Sent):
             await outbox.mark_sent(alert.id, outcome.ref, now)
             sent += 1
         elif isinstance(outcome, RetryLater):
-            await outbox.reschedule(alert.id, now + outcome.after, outcome.reason)
+            due_at = now + outcome.after
+            back.append((alert.id, due_at, outcome.reason))
+            if outcome.hold_destination:
+                holds[destination_id] = due_at
+                stopped[destination_id] = (due_at, outcome.reason)
             retrying += 1
         elif isinstance(outcome, Unreachable):
-            await outbox.mark_dead(alert.id, outcome.reason, now)
-            dead += 1
+            # Paused, not dead: the alert stays due and goes out once the destination is enabled again.
+            pauses[destination_id] = outcome.reason
+            back.append((alert.id, now, outcome.reason))
+            stopped[destination_id] = (now, outcome.reason)
+            paused += 1
+    # Unsent alerts are still leased, so writing them back together after the batch loses nothing
+    # if we die first: the lease expires and they are due again.
+    if back:
+        await outbox.requeue(back, holds, pauses, now)
     edited = await deliver_edits(outbox, channels, now, limit)
-    return DeliveryReport(sent, retrying, dead, edited)
+    return DeliveryReport(sent, retrying, paused, edited, held)

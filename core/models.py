@@ -155,6 +155,7 @@ class TopicMatch:
     terms: tuple[str, ...]
     field: str
     snippet: Snippet
+    topic_id: int = 0  # the archive's id of the topic (buttons such as Mute need it); 0 before archiving
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +221,21 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class RetryLater:
+    """Try again after `after`; with `hold_destination`, nothing goes to that destination until then.
+
+    A hold is what a platform's flood control (Telegram 429 `retry_after`) or the chat's own pace
+    asks for: the destination's other alerts wait too, without a request, while other destinations go on.
+    """
+
     after: timedelta
     reason: str = ""
+    hold_destination: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Unreachable:
+    """The destination cannot be reached (blocked, removed, gone): it is paused and its alerts wait."""
+
     reason: str
 
 
@@ -238,3 +248,54 @@ class ArticleMatches:
 
     article: Article
     matches: tuple[TopicMatch, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownTopic:
+    """A topic as the archive holds it: its id (what buttons carry), name and query."""
+
+    id: int
+    name: str
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """An article sent to the editors' desk: the alert as subscribers saw it, who sent it, and why."""
+
+    alert: Alert
+    forwarded_by: str
+    from_chat: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardRecord:
+    """That an article went to the editors: by whom, from which chat, when (one per article)."""
+
+    article_id: int
+    forwarded_by: str
+    from_chat: str
+    note: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutletFound:
+    """What a probed URL turned out to be: the URL to poll, its kind, a name and the items read now."""
+
+    url: str
+    kind: OutletKind
+    name: str
+    items: int
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutletRefused:
+    """Why a probed URL cannot be watched (refused by the fetch guard, unreachable, not a source)."""
+
+    reason: str
+
+
+ProbeResult = OutletFound | OutletRefused

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from core.digest import DeliveryPlan, DigestMode, QuietHours
@@ -15,10 +15,16 @@ from core.models import (
     Destination,
     FeedItem,
     FetchOutcome,
+    Forward,
+    ForwardRecord,
+    KnownTopic,
     Outlet,
+    OutletSpec,
     OutletState,
     Platform,
+    ProbeResult,
     SendOutcome,
+    Topic,
 )
 from core.stories import StoryAssignment, StoryCandidate
 
@@ -44,6 +50,15 @@ class EditableChannel(Channel, Protocol):
 
     async def update(self, destination: Destination, ref: str, alert: Alert) -> SendOutcome:
         """Replace the message `ref` with `alert` rendered anew."""
+        ...
+
+
+@runtime_checkable
+class DigestChannel(Channel, Protocol):
+    """A channel that can send many alerts to one destination as one message (a digest)."""
+
+    async def send_digest(self, destination: Destination, alerts: Sequence[Alert]) -> SendOutcome:
+        """Send `alerts` (oldest first) together; the outcome stands for all of them."""
         ...
 
 
@@ -87,14 +102,38 @@ class Outbox(Protocol):
     """Alerts waiting for delivery; claimed with a lease so a crashed sender's rows come back."""
 
     async def claim_due(
-        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
-    ) -> list[Alert]: ...
+        self,
+        now: datetime,
+        platforms: Collection[Platform],
+        limit: int,
+        lease: timedelta,
+        per_destination: int = 1,
+    ) -> list[Alert]:
+        """Lease up to `limit` due alerts, oldest first, at most `per_destination` for each destination.
+
+        Destinations that are paused, held (until a time after `now`) or have an alert in flight
+        under another live lease are skipped, so one chat's backlog never holds a lease it cannot use.
+        """
+        ...
 
     async def mark_sent(self, alert_id: int, ref: str, now: datetime) -> None: ...
 
     async def reschedule(self, alert_id: int, at: datetime, error: str) -> None: ...
 
-    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None: ...
+    async def hold_destination(self, destination_id: int, until: datetime) -> None:
+        """Claim nothing for the destination before `until` (a later hold never shortens an earlier one)."""
+        ...
+
+    async def requeue(
+        self,
+        alerts: Sequence[tuple[int, datetime, str]],
+        holds: Mapping[int, datetime],
+        pauses: Mapping[int, str],
+        now: datetime,
+    ) -> None:
+        """What a delivery batch could not send, in one transaction: each (alert id, due again at, why)
+        back to pending, destinations held until a time, and destinations paused for a reason."""
+        ...
 
     async def claim_edits(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
@@ -107,6 +146,52 @@ class Outbox(Protocol):
         ...
 
     async def reschedule_edit(self, alert_id: int, at: datetime, error: str) -> None: ...
+
+
+class SentAlerts(Protocol):
+    """Which article a sent chat message announced, so a reply to an alert can act on the article."""
+
+    async def article_for_message(self, platform: Platform, ref: str) -> int | None:
+        """The article of the alert sent as message `ref` (the Channel's `Sent.ref`); None otherwise."""
+        ...
+
+
+class DestinationRegistry(Protocol):
+    """Chats and channels as destinations, created and enabled when the bot is added to one."""
+
+    async def ensure_destination(
+        self, platform: Platform, address: str, title: str, now: datetime
+    ) -> Destination: ...
+
+    async def set_enabled(self, destination_id: int, enabled: bool) -> None: ...
+
+
+class Destinations(Protocol):
+    """Where alerts go, as the chat platforms name them."""
+
+    async def readdress(self, destination_id: int, address: str) -> Destination:
+        """The platform renamed the destination (a Telegram group became a supergroup): use `address` now.
+
+        Returns the destination alerts go to from now on; when `address` is already a destination of
+        its own, that one, with the old one's subscriptions and queued alerts moved to it.
+        """
+        ...
+
+
+class DigestOutbox(Protocol):
+    """Alerts held for a digest (a destination's delivery plan), claimed together per destination."""
+
+    async def claim_digests(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        """Due held alerts, at most `limit`, leased until `now + lease`; a destination's come together."""
+        ...
+
+    async def mark_digest_sent(self, alert_ids: Sequence[int], ref: str, now: datetime) -> None: ...
+
+    async def reschedule_digest(self, alert_ids: Sequence[int], at: datetime, error: str) -> None: ...
+
+    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None: ...
 
 
 class SearchIndex(Protocol):
@@ -143,3 +228,104 @@ class DeliveryPlans(Protocol):
     async def set_digest(self, destination_id: int, mode: DigestMode, daily_at: time | None) -> None: ...
 
     async def set_quiet(self, destination_id: int, quiet: QuietHours | None) -> None: ...
+
+
+# ---- what the chat commands (bot.commands) drive ----
+
+
+class Catalog(Protocol):
+    """Topics, destinations (chats) and their subscriptions."""
+
+    async def find_destination(self, platform: Platform, address: str) -> Destination | None: ...
+
+    async def ensure_destination(
+        self, platform: Platform, address: str, title: str, now: datetime
+    ) -> Destination: ...
+
+    async def set_enabled(self, destination_id: int, enabled: bool) -> None:
+        """A disabled destination gets no new alerts queued (a chat that removed the bot)."""
+        ...
+
+    async def known_topics(self) -> list[KnownTopic]: ...
+
+    async def topic_named(self, name: str) -> KnownTopic | None:
+        """The topic of that name, compared case-insensitively."""
+        ...
+
+    async def topic_by_id(self, topic_id: int) -> KnownTopic | None: ...
+
+    async def add_topic(self, topic: Topic, now: datetime) -> KnownTopic:
+        """Create the topic, or return the one that already has its name."""
+        ...
+
+    async def subscribe_to(self, destination_id: int, topic_id: int, now: datetime) -> bool:
+        """Subscribe; False when the destination already was."""
+        ...
+
+    async def unsubscribe_from(self, destination_id: int, topic_id: int) -> bool:
+        """Unsubscribe; False when the destination was not subscribed."""
+        ...
+
+    async def subscriptions_of(self, destination_id: int) -> list[KnownTopic]: ...
+
+
+class OutletRegistry(Protocol):
+    """The outlets that are watched, as chat admins manage them (SPEC: outlets, addoutlet, removeoutlet)."""
+
+    async def watched_outlets(self) -> list[Outlet]:
+        """Outlets not removed (deactivated ones included, they need attention), by name."""
+        ...
+
+    async def add_outlet(self, spec: OutletSpec, now: datetime) -> Outlet | None:
+        """Add an outlet unless one with the same name or URL exists; None when it did."""
+        ...
+
+    async def restore_outlet(self, url: str, now: datetime) -> Outlet | None:
+        """Watch a removed outlet with this URL again; None when there is no removed one."""
+        ...
+
+    async def remove_outlet(self, name: str) -> Outlet | None:
+        """Stop polling the outlet of that name (case-insensitive); its archive stays searchable."""
+        ...
+
+
+class ArticleViews(Protocol):
+    """Archived articles as a chat sees them, and the archive's counts (summary, forward, trend, status)."""
+
+    async def alert_view(self, article_id: int, destination: Destination) -> Alert | None:
+        """The article as an alert to `destination` shows it (its matches, "also in"); None if unknown."""
+        ...
+
+    async def matches_per_day(self, topic_id: int, since: datetime) -> dict[date, int]:
+        """How many articles matched the topic each UTC day (by publication, else first-seen time)."""
+        ...
+
+    async def count_by_state(self) -> dict[str, int]:
+        """Outbox rows by state: pending, sending, sent, dead."""
+        ...
+
+
+class Forwards(Protocol):
+    """Which articles went to the editors' desk; at most once per article."""
+
+    async def claim_forward(self, record: ForwardRecord) -> ForwardRecord | None:
+        """Record the forward; None when this call recorded it, else the earlier forward of the article."""
+        ...
+
+    async def release_forward(self, article_id: int) -> None:
+        """Forget a forward whose posting failed, so that it can be sent again."""
+        ...
+
+
+class EditorsDesk(Protocol):
+    """The editors' chat(s) or channel(s) where forwarded articles are posted."""
+
+    async def post(self, forward: Forward) -> int:
+        """Post to every desk; returns how many got it."""
+        ...
+
+
+class OutletProbe(Protocol):
+    """Says what a URL is (the fetch guard and detection of `newsbot outlets add`), or why it is refused."""
+
+    async def probe(self, url: str) -> ProbeResult: ...

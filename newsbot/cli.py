@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.console import ConsoleChannel, article_record, clean, highlight
+from bot.telegram.app import TelegramStartError
 from core.models import (
     Alert,
     ArticleText,
@@ -39,7 +40,8 @@ from core.search import MAX_LIMIT, Cursor, SearchHit, SearchRequest, parse_age, 
 from core.watchlist import compile_watchlist, expansions
 from newsbot import __version__
 from newsbot.bootstrap import App, fetch_policy, open_app, parser_pool, utc_now
-from newsbot.runtime import Runtime, deliver_all_due
+from newsbot.redaction import install_redaction
+from newsbot.runtime import Runtime, deliver_everything_due
 from newsbot.settings import ConfigError, Settings, load_settings, parse_duration
 from newsbot.terminal import ProgressBar
 from storage.database import create_engine
@@ -73,10 +75,13 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 async def run_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_app(settings, sys.stdout) as app:
+    async with open_app(settings, sys.stdout, serve_chats=True) as app:
         if app.console is not None:
             print("newsbot: no chat token set; alerts are printed here", file=sys.stderr)
-        await Runtime(app).run()
+        try:
+            await Runtime(app).run()
+        except TelegramStartError as error:
+            raise CommandError(str(error)) from None
     return 0
 
 
@@ -111,7 +116,7 @@ async def poll_command(args: argparse.Namespace, settings: Settings) -> int:
                     file=sys.stderr,
                 )
         await print_unqueued_matches(app, reports, ConsoleChannel(sys.stdout, as_json=args.json))
-        await deliver_all_due(app)
+        await deliver_everything_due(app)
         print_poll_summary(reports, sys.stderr)
     return 0
 
@@ -585,6 +590,8 @@ def configure_logging(verbose: bool) -> None:
     )
     # APScheduler reports every job run at INFO; newsbot logs what the jobs did instead.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # httpx logs every request URL at INFO, and Bot API URLs carry the token (also masked below).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def execute(argv: Sequence[str] | None = None) -> int:
@@ -594,6 +601,7 @@ def execute(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         settings = load_settings(args.config, os.environ)
+        install_redaction(settings.secrets)
         return asyncio.run(handler(args, settings))
     except (ConfigError, QuerySyntaxError) as error:
         print(f"newsbot: {error}", file=sys.stderr)

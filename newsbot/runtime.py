@@ -13,11 +13,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.delivery import deliver_due
+from core.digests import DIGEST_BATCH, deliver_digests
 from core.polling import PollReport, poll_outlets
 from core.query import QuerySyntaxError
 from core.search import purge_old_bodies
 from core.watchlist import recompile
-from newsbot.bootstrap import App, utc_now
+from newsbot.bootstrap import App, FrontEnd, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +60,28 @@ async def deliver_all_due(app: App) -> int:
     while app.channels:
         report = await deliver_due(app.outbox, app.channels, utc_now(), DELIVERY_BATCH)
         sent += report.sent
-        if report.claimed < DELIVERY_BATCH:
+        # A batch takes one alert per destination; go on while that sends something. A batch that
+        # sent nothing met only held, paced or failing destinations, which the next tick tries again.
+        if report.sent == 0:
             break
     return sent
+
+
+async def deliver_all_digests(app: App) -> int:
+    """Send every destination's due digest, batch after batch; returns how many alerts went out."""
+    sent = 0
+    while app.channels:
+        report = await deliver_digests(app.outbox, app.channels, utc_now(), DIGEST_BATCH)
+        sent += report.sent
+        if report.claimed < DIGEST_BATCH:
+            break
+    return sent
+
+
+async def deliver_everything_due(app: App) -> None:
+    """One delivery cycle: alerts due one by one, then the digests whose time has come."""
+    await deliver_all_due(app)
+    await deliver_all_digests(app)
 
 
 def log_poll_problems(reports: Sequence[PollReport]) -> None:
@@ -124,16 +144,28 @@ class Runtime:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.stop)
-        scheduler.start()
-        log.info("newsbot running", extra={"outlets": len(self._app.settings.outlets)})
+        started: list[FrontEnd] = []
         try:
+            # Front-ends first: the delivery channels share their bots, which start with them.
+            for front_end in self._app.front_ends:
+                await front_end.start()
+                started.append(front_end)
+            scheduler.start()
+            log.info("newsbot running", extra={"outlets": len(self._app.settings.outlets)})
             await self._stopping.wait()
         finally:
-            scheduler.pause()
+            # In order: no new chat updates, no new jobs; then what is running finishes; then close.
+            for front_end in started:
+                await front_end.stop_receiving()
+            if scheduler.running:
+                scheduler.pause()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             await self._finish_running_jobs()
-            scheduler.shutdown(wait=False)
+            for front_end in started:
+                await front_end.close()
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
         log.info("newsbot stopped")
 
     async def _finish_running_jobs(self) -> None:
@@ -145,7 +177,7 @@ class Runtime:
         await self._tracked(self._poll_once())
 
     async def _deliver(self) -> None:
-        await self._tracked(deliver_all_due(self._app))
+        await self._tracked(deliver_everything_due(self._app))
 
     async def _upkeep(self) -> None:
         await self._tracked(keep_archive(self._app))

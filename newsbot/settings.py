@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.models import OutletKind, OutletSpec, PageSelectors, Topic
 from core.scheduling import DEFAULT_POLICY, SchedulePolicy
@@ -64,6 +65,15 @@ class TelegramSettings:
     admins: tuple[int, ...] = ()
     editors: tuple[int, ...] = ()
     allowed_chats: tuple[int, ...] = ()
+    # Webhook mode when set (Telegram posts updates to this public HTTPS URL); long polling otherwise.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"  # where the local server listens, usually behind a TLS proxy
+    webhook_port: int = 8443
+    webhook_secret: Secret | None = None  # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token
+
+    @property
+    def is_webhook(self) -> bool:
+        return bool(self.webhook_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +109,23 @@ class StoriesSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    # The wall clock of `digest daily HH:MM` and `quiet HH:MM-HH:MM`: an IANA zone name.
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     storage: StorageSettings = StorageSettings()
     telegram: TelegramSettings = TelegramSettings()
     slack: SlackSettings = SlackSettings()
     fetch: FetchSettings = FetchSettings()
     stories: StoriesSettings = StoriesSettings()
+    delivery: DeliverySettings = DeliverySettings()
     outlets: tuple[OutletSpec, ...] = DEFAULT_OUTLETS
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
     schedule: SchedulePolicy = DEFAULT_POLICY
@@ -113,6 +134,18 @@ class Settings:
     def has_chat(self) -> bool:
         """True when a chat platform has a token; otherwise alerts go to the console."""
         return self.telegram.token is not None or self.slack.bot_token is not None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured secret's value, for the log filter that keeps them out of log lines."""
+        held = (
+            self.telegram.token,
+            self.telegram.webhook_secret,
+            self.slack.bot_token,
+            self.slack.signing_secret,
+            self.slack.app_token,
+        )
+        return tuple(secret.value for secret in held if secret is not None and secret.value)
 
 
 # ---- value parsers: each takes what TOML or the environment gave and returns the typed value ----
@@ -199,6 +232,29 @@ def parse_slack_mode(value: Any) -> str:
     return mode
 
 
+def parse_webhook_url(value: Any) -> str:
+    """Telegram delivers webhooks only over HTTPS; the path is also the local server's route."""
+    url = parse_str(value).strip()
+    if url and not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise ValueError("expected an https:// URL without query or fragment (Telegram posts only to HTTPS)")
+    return url
+
+
+# Bot API setWebhook secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def check_telegram(telegram: TelegramSettings) -> None:
+    secret = telegram.webhook_secret
+    if secret is not None and WEBHOOK_SECRET.fullmatch(secret.value) is None:
+        raise ConfigError(
+            "NEWSBOT_TELEGRAM_WEBHOOK_SECRET: expected 1 to 256 characters of A-Z, a-z, 0-9, _ and -"
+        )
+    # Without the secret anyone who finds the URL could post forged updates as any user.
+    if telegram.is_webhook and secret is None:
+        raise ConfigError("[telegram] webhook_url needs NEWSBOT_TELEGRAM_WEBHOOK_SECRET to be set")
+
+
 def parse_retention(value: Any) -> timedelta | None:
     """How long article bodies are kept: hours or days (`180d`), or "forever"."""
     if isinstance(value, str) and value.strip().lower() == "forever":
@@ -210,6 +266,16 @@ def parse_retention(value: Any) -> timedelta | None:
     if not 3600 <= seconds <= MAX_RETENTION.total_seconds():
         raise ValueError("a retention must be between 1h and 36500d")
     return timedelta(seconds=seconds)
+
+
+def parse_timezone(value: Any) -> str:
+    """An IANA time zone name such as Europe/Berlin or Asia/Almaty."""
+    name = parse_str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin") from None
+    return name
 
 
 def parse_storage_url(value: Any) -> str:
@@ -227,6 +293,9 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "admins": list_of(parse_int),
         "editors": list_of(parse_int),
         "allowed_chats": list_of(parse_int),
+        "webhook_url": parse_webhook_url,
+        "webhook_listen": parse_str,
+        "webhook_port": positive(parse_int, upper=65535),
     },
     "slack": {
         "api_url": parse_str,
@@ -251,9 +320,10 @@ SCHEMA: dict[str, dict[str, Callable[[Any], Any]]] = {
         "deactivate_after": positive(parse_int),
     },
     "stories": {"window": parse_duration},
+    "delivery": {"timezone": parse_timezone},
 }
 SECRETS: dict[str, dict[str, str]] = {
-    "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN"},
+    "telegram": {"token": "NEWSBOT_TELEGRAM_TOKEN", "webhook_secret": "NEWSBOT_TELEGRAM_WEBHOOK_SECRET"},
     "slack": {
         "bot_token": "NEWSBOT_SLACK_BOT_TOKEN",
         "signing_secret": "NEWSBOT_SLACK_SIGNING_SECRET",
@@ -267,6 +337,7 @@ SECTION_TYPES: dict[str, type[Any]] = {
     "fetch": FetchSettings,
     "schedule": SchedulePolicy,
     "stories": StoriesSettings,
+    "delivery": DeliverySettings,
 }
 OUTLET_KEYS = {"name", "url", "kind", "interval", "group", "selectors"}
 SELECTOR_KEYS = ("item", "title", "link", "date")
@@ -282,12 +353,14 @@ def load_settings(path: Path | None, environ: Mapping[str, str]) -> Settings:
     check_environment(environ)
     sections = {name: build_section(name, document.get(name, {}), environ) for name in SCHEMA}
     check_schedule(sections["schedule"])
+    check_telegram(sections["telegram"])
     return Settings(
         storage=sections["storage"],
         telegram=sections["telegram"],
         slack=sections["slack"],
         fetch=sections["fetch"],
         stories=sections["stories"],
+        delivery=sections["delivery"],
         outlets=parse_outlets(document["outlets"]) if "outlets" in document else DEFAULT_OUTLETS,
         topics=parse_topics(document["topics"]) if "topics" in document else DEFAULT_TOPICS,
         schedule=sections["schedule"],

@@ -6,12 +6,13 @@ import hashlib
 import struct
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from core.digest import release_at
 from core.identity import article_key, canonical_url, content_fingerprint
 from core.models import (
     Article,
@@ -33,6 +34,7 @@ from core.stories import (
     similarity,
 )
 from storage.database import insert_ignoring_conflicts, is_sqlite
+from storage.plans import plans_of
 from storage.tables import (
     article_revisions,
     article_stories,
@@ -217,9 +219,10 @@ def is_same_text(item: FeedItem, known: RowMapping) -> bool:
 class SqlPollTransaction:
     """core.ports.PollTransaction on one open connection (one database transaction)."""
 
-    def __init__(self, engine: AsyncEngine, connection: AsyncConnection) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection, zone: tzinfo = UTC) -> None:
         self._engine = engine
         self._connection = connection
+        self._zone = zone  # [delivery] timezone: the wall clock of digest times and quiet hours
 
     async def add_unseen_articles(
         self, outlet: Outlet, items: Sequence[FeedItem], now: datetime
@@ -395,7 +398,12 @@ class SqlPollTransaction:
         # Locked (on PostgreSQL) so that an editor's finish_edit cannot clear a row read here.
         alerts = (
             select(outbox.c.id, outbox.c.edit_due_at)
-            .where(outbox.c.story_id.in_(gained), outbox.c.state.in_(["sent", "sending"]))
+            # A digest is one message for many stories: it is not edited to follow one of them.
+            .where(
+                outbox.c.story_id.in_(gained),
+                outbox.c.state.in_(["sent", "sending"]),
+                outbox.c.digest.is_(False),
+            )
             .order_by(outbox.c.id)
             .with_for_update(of=outbox)
         )
@@ -464,10 +472,18 @@ class SqlPollTransaction:
                         "attempts": 0,
                         "next_attempt_at": now,
                         "created_at": now,
+                        "digest": False,
                     },
                 )
         if not rows:
             return 0
+        # The destination's plan decides when: a digest or quiet hours hold the alert until release.
+        plans = await plans_of(self._connection, {destination_id for _, destination_id in rows})
+        for (_, destination_id), row in rows.items():
+            plan = plans.get(destination_id)
+            release = release_at(plan, now, self._zone) if plan is not None else None
+            if release is not None:
+                row.update(next_attempt_at=release, digest=True)
         statement = (
             insert_ignoring_conflicts(self._engine, outbox).values(list(rows.values())).returning(outbox.c.id)
         )
@@ -521,13 +537,14 @@ class SqlPollTransaction:
 class SqlArchive:
     """core.ports.Archive plus the outlet and article queries the CLI and bot need."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, delivery_zone: tzinfo = UTC) -> None:
         self._engine = engine
+        self._delivery_zone = delivery_zone
 
     @asynccontextmanager
     async def poll_transaction(self) -> AsyncIterator[SqlPollTransaction]:
         async with self._engine.begin() as connection:
-            yield SqlPollTransaction(self._engine, connection)
+            yield SqlPollTransaction(self._engine, connection, self._delivery_zone)
 
     async def add_outlet(self, spec: OutletSpec, now: datetime) -> Outlet | None:
         """Add an outlet unless one with the same name or URL exists; None when it did."""
@@ -560,6 +577,49 @@ class SqlArchive:
         async with self._engine.connect() as connection:
             result = await connection.execute(statement)
             return [outlet_from_row(row) for row in result.mappings()]
+
+    async def watched_outlets(self) -> list[Outlet]:
+        """Outlets not removed by an admin, deactivated ones included, by name."""
+        statement = select(outlets).where(outlets.c.enabled.is_(True)).order_by(outlets.c.name)
+        async with self._engine.connect() as connection:
+            return [outlet_from_row(row) for row in (await connection.execute(statement)).mappings()]
+
+    async def remove_outlet(self, name: str) -> Outlet | None:
+        """Stop polling the outlet of that name (exact, else case-insensitive); None when none is watched.
+
+        The row stays (disabled): its articles remain searchable and keep their identities, so
+        adding the outlet again does not alert its old articles.
+        """
+        wanted = name.strip()
+        found = [o for o in await self.watched_outlets() if o.name.casefold() == wanted.casefold()]
+        outlet = next((o for o in found if o.name == wanted), found[0] if found else None)
+        if outlet is None:
+            return None
+        async with self._engine.begin() as connection:
+            await connection.execute(update(outlets).where(outlets.c.id == outlet.id).values(enabled=False))
+        return outlet
+
+    async def restore_outlet(self, url: str, now: datetime) -> Outlet | None:
+        """Watch a removed outlet with this URL again; None when there is no removed one.
+
+        Its next poll is a baseline, so what it published while removed does not flood the chats.
+        """
+        statement = (
+            update(outlets)
+            .where(outlets.c.url == url, outlets.c.enabled.is_(False))
+            .values(
+                enabled=True,
+                is_baselined=False,
+                next_poll_at=now,
+                consecutive_failures=0,
+                deactivated_at=None,
+                deactivation_reason=None,
+            )
+            .returning(*outlets.c)
+        )
+        async with self._engine.begin() as connection:
+            row = (await connection.execute(statement)).mappings().first()
+        return outlet_from_row(row) if row is not None else None
 
     async def enable_outlet(self, outlet_id: int, state: OutletState) -> None:
         """Poll an outlet again (after deactivation), from `state` (core.scheduling.reactivated)."""

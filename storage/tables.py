@@ -19,8 +19,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -167,6 +169,16 @@ destinations = Table(
     Column("title", String(200), nullable=False, default=""),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # Nothing is claimed for the destination before this (platform flood control, the chat's pace).
+    Column("held_until", UtcDateTime),
+    # Why delivery found it unreachable and disabled it (blocked, removed); cleared when enabled again.
+    Column("paused_reason", Text),
+    # The delivery plan (core.digest.DeliveryPlan): digest off|hourly|daily and quiet hours, wall
+    # clock times in [delivery] timezone.
+    Column("digest_mode", String(10), nullable=False, default="off", server_default="off"),
+    Column("digest_daily_at", Time),
+    Column("quiet_start", Time),
+    Column("quiet_end", Time),
     UniqueConstraint("platform", "address"),
 )
 
@@ -200,13 +212,15 @@ outbox = Table(
     Column("id", Integer, primary_key=True),
     Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     Column("destination_id", ForeignKey("destinations.id", ondelete="CASCADE"), nullable=False),
-    # pending -> sending (leased) -> sent | dead; an expired lease makes the row due again.
+    # pending -> sending (leased) -> sent; an expired lease makes the row due again. A failed send
+    # goes back to pending; one to a paused destination waits there until it is enabled again.
     Column("state", String(10), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("lease_until", UtcDateTime),
     Column("last_error", Text),
-    Column("sent_ref", String(200)),
+    # The platform's message id ("<chat_id>:<message_id>" on Telegram): a reply to an alert finds it.
+    Column("sent_ref", String(200), index=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("sent_at", UtcDateTime),
     # One alert per story and destination: later outlets of the story update it, never add one.
@@ -214,9 +228,13 @@ outbox = Table(
     # Set when a sent alert should be edited to show a later outlet ("also in"); while an edit is
     # in flight it holds the edit's lease, so a crashed editor's edit comes due again.
     Column("edit_due_at", UtcDateTime, index=True),
+    # Held for a digest (the destination's plan): goes out with the others due at next_attempt_at
+    # in one message, never on its own and never edited.
+    Column("digest", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("article_id", "destination_id"),
     UniqueConstraint("story_id", "destination_id"),
     Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_outbox_destination_state", "destination_id", "state"),
 )
 
 # Newest first means by publication time, else first seen: one index serves search order and `since`.
@@ -235,4 +253,17 @@ search_queue = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("article_id", Integer, nullable=False),
+)
+
+# Articles sent to the editors' desk (chat commands `forward` and the To editors button): one per
+# article, so a second journalist forwarding the same item is told instead of posting it again.
+forwards = Table(
+    "forwards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("forwarded_by", String(200), nullable=False),
+    Column("from_chat", String(200), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh archive database on SQLite and on PostgreSQL, and the corpora path."""
+"""Shared fixtures: a fresh archive database on SQLite and on PostgreSQL, the corpora path, a fake Bot API."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.database import create_engine
 from storage.migrate import upgrade
+from tests.fake_servers.telegram_api import TelegramApiServer
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 POSTGRES_ADMIN_DSN = os.environ.get("NEWSBOT_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
@@ -72,3 +73,10 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await upgrade(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[TelegramApiServer]:
+    """A fake Telegram Bot API on loopback; PTB reaches it with `base_url=f"{telegram_api.url}/bot"`."""
+    async with TelegramApiServer() as server:
+        yield server

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from bisect import bisect_left
 from collections import deque
-from collections.abc import AsyncIterator, Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import cache
 from itertools import islice
 
+from core.digest import DeliveryPlan, DigestMode, QuietHours, release_at
 from core.identity import article_key, canonical_url
 from core.models import (
     Alert,
@@ -20,10 +21,13 @@ from core.models import (
     Destination,
     FeedItem,
     FetchOutcome,
+    Forward,
     Outlet,
     OutletKind,
+    OutletRefused,
     OutletState,
     Platform,
+    ProbeResult,
     SendOutcome,
     Sent,
     TopicMatch,
@@ -102,6 +106,8 @@ class InMemoryOutbox:
         self._entries: dict[int, OutboxEntry] = {}
         self._story_outlets: dict[int, list[str]] = {}
         self.claimed_platforms: list[frozenset[Platform]] = []
+        self.held: dict[int, datetime] = {}  # destination -> nothing claimed before this
+        self.paused: dict[int, str] = {}  # destination -> why it was paused
 
     def add(
         self,
@@ -155,18 +161,61 @@ class InMemoryOutbox:
         return counts
 
     async def claim_due(
-        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+        self,
+        now: datetime,
+        platforms: Collection[Platform],
+        limit: int,
+        lease: timedelta,
+        per_destination: int = 1,
     ) -> list[Alert]:
         self.claimed_platforms.append(frozenset(platforms))
-        due = sorted(
-            (e for e in self._entries.values() if e.is_due(now) and e.destination.platform in platforms),
-            key=lambda e: (e.next_attempt_at, e.id),
-        )[:limit]
+        in_flight = {
+            e.destination.id
+            for e in self._entries.values()
+            if e.state == "sending" and e.lease_until is not None and e.lease_until > now
+        }
+        taken: dict[int, int] = {}
+        candidates = []
+        for entry in sorted(self._entries.values(), key=lambda e: e.id):
+            destination_id = entry.destination.id
+            if (
+                not entry.is_due(now)
+                or entry.destination.platform not in platforms
+                or destination_id in self.paused
+                or self.held.get(destination_id, now) > now
+                or destination_id in in_flight
+                or taken.get(destination_id, 0) >= per_destination
+            ):
+                continue
+            taken[destination_id] = taken.get(destination_id, 0) + 1
+            candidates.append(entry)
+        due = sorted(candidates, key=lambda e: (e.next_attempt_at, e.id))[:limit]
         for entry in due:
             entry.state = "sending"
             entry.lease_until = now + lease
             entry.attempts += 1
         return [self._alert(entry) for entry in due]
+
+    async def hold_destination(self, destination_id: int, until: datetime) -> None:
+        self.held[destination_id] = max(until, self.held.get(destination_id, until))
+
+    async def requeue(
+        self,
+        alerts: Sequence[tuple[int, datetime, str]],
+        holds: Mapping[int, datetime],
+        pauses: Mapping[int, str],
+        now: datetime,
+    ) -> None:
+        for alert_id, at, error in alerts:
+            await self.reschedule(alert_id, at, error)
+        for destination_id, until in holds.items():
+            await self.hold_destination(destination_id, until)
+        self.paused.update(pauses)
+
+    def enable(self, destination_id: int) -> None:
+        """What an admin (or the chat coming back) does: the destination's queued alerts flow again."""
+        self.paused.pop(destination_id, None)
+        self.held.pop(destination_id, None)
 
     async def mark_sent(self, alert_id: int, ref: str, now: datetime) -> None:
         entry = self._entries[alert_id]
@@ -176,10 +225,6 @@ class InMemoryOutbox:
     async def reschedule(self, alert_id: int, at: datetime, error: str) -> None:
         entry = self._entries[alert_id]
         entry.state, entry.next_attempt_at, entry.lease_until, entry.last_error = "pending", at, None, error
-
-    async def mark_dead(self, alert_id: int, error: str, now: datetime) -> None:
-        entry = self._entries[alert_id]
-        entry.state, entry.lease_until, entry.last_error, entry.sent_at = "dead", None, error, now
 
     async def claim_edits(
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
@@ -526,3 +571,165 @@ def admits(plan: Candidates, article: Article) -> bool:
         )
         for start in range(len(words) - len(tokens) + 1)
     )
+
+
+class InMemoryDestinations:
+    """core.ports.Destinations that keeps destinations by id and records every readdress."""
+
+    def __init__(self, *known: Destination) -> None:
+        self.known: dict[int, Destination] = {destination.id: destination for destination in known}
+        self.readdressed: list[tuple[int, str]] = []
+
+    async def readdress(self, destination_id: int, address: str) -> Destination:
+        self.readdressed.append((destination_id, address))
+        old = self.known.get(destination_id, Destination(destination_id, Platform.TELEGRAM, address))
+        self.known[destination_id] = replace(old, address=address)
+        return self.known[destination_id]
+
+
+class VirtualClock:
+    """A clock tests move by hand; pass the instance where a `Callable[[], datetime]` clock is wanted."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> datetime:
+        self.now += by
+        return self.now
+
+
+class DigestingChannel(RecordingChannel):
+    """core.ports.DigestChannel: a RecordingChannel that also takes digests, with their own script."""
+
+    def __init__(self, *steps: ChannelStep) -> None:
+        super().__init__(*steps)
+        self.digests: list[tuple[Destination, tuple[Alert, ...]]] = []
+        self._digest_script: deque[ChannelStep] = deque()
+
+    def then_digest(self, *steps: ChannelStep) -> DigestingChannel:
+        self._digest_script.extend(steps)
+        return self
+
+    async def send_digest(self, destination: Destination, alerts: Sequence[Alert]) -> SendOutcome:
+        self.digests.append((destination, tuple(alerts)))
+        step = self._digest_script.popleft() if self._digest_script else Sent(f"{destination.address}/d")
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    def digest_ids(self) -> list[list[int]]:
+        return [[alert.id for alert in alerts] for _, alerts in self.digests]
+
+
+@dataclass
+class HeldAlert:
+    """An outbox row held for a digest until `release`, and how its delivery went."""
+
+    alert: Alert
+    release: datetime
+    state: str = "pending"
+    attempts: int = 0
+    lease_until: datetime | None = None
+    sent_ref: str | None = None
+    last_error: str | None = None
+
+    def is_due(self, now: datetime) -> bool:
+        if self.state == "pending":
+            return self.release <= now
+        return self.state == "sending" and self.lease_until is not None and self.lease_until <= now
+
+
+class InMemoryDigestOutbox:
+    """core.ports.DigestOutbox: alerts held by their destination's plan (core.digest.release_at)."""
+
+    def __init__(self, zone: tzinfo = UTC) -> None:
+        self._zone = zone
+        self._held: dict[int, HeldAlert] = {}
+
+    def queue(self, alert: Alert, plan: DeliveryPlan, now: datetime) -> bool:
+        """Hold the alert if the plan says so, like the archive does when it queues; False if instant."""
+        release = release_at(plan, now, self._zone)
+        if release is not None:
+            self._held[alert.id] = HeldAlert(alert, release)
+        return release is not None
+
+    def held(self, alert_id: int) -> HeldAlert:
+        return self._held[alert_id]
+
+    def states(self) -> dict[int, str]:
+        return {alert_id: held.state for alert_id, held in self._held.items()}
+
+    async def claim_digests(
+        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+    ) -> list[Alert]:
+        due = sorted(
+            (h for h in self._held.values() if h.is_due(now) and h.alert.destination.platform in platforms),
+            key=lambda h: (h.release, h.alert.destination.id, h.alert.id),
+        )[:limit]
+        for held in due:
+            held.state, held.lease_until, held.attempts = "sending", now + lease, held.attempts + 1
+        return [replace(held.alert, attempts=held.attempts) for held in due]
+
+    async def mark_digest_sent(self, alert_ids: Sequence[int], ref: str, now: datetime) -> None:
+        for alert_id in alert_ids:
+            held = self._held[alert_id]
+            held.state, held.sent_ref, held.lease_until = "sent", ref, None
+
+    async def reschedule_digest(self, alert_ids: Sequence[int], at: datetime, error: str) -> None:
+        for alert_id in alert_ids:
+            held = self._held[alert_id]
+            held.state, held.release, held.lease_until, held.last_error = "pending", at, None, error
+
+    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
+        for alert_id in alert_ids:
+            held = self._held[alert_id]
+            held.state, held.lease_until, held.last_error = "dead", None, error
+
+
+class InMemoryDeliveryPlans:
+    """core.ports.DeliveryPlans: each destination's plan, the default until set."""
+
+    def __init__(self) -> None:
+        self.plans: dict[int, DeliveryPlan] = {}
+
+    async def plan_of(self, destination_id: int) -> DeliveryPlan:
+        return self.plans.get(destination_id, DeliveryPlan())
+
+    async def set_digest(self, destination_id: int, mode: DigestMode, daily_at: time | None) -> None:
+        plan = self.plans.get(destination_id, DeliveryPlan())
+        self.plans[destination_id] = replace(plan, digest=mode, daily_at=daily_at)
+
+    async def set_quiet(self, destination_id: int, quiet: QuietHours | None) -> None:
+        plan = self.plans.get(destination_id, DeliveryPlan())
+        self.plans[destination_id] = replace(plan, quiet=quiet)
+
+
+class RecordingDesk:
+    """core.ports.EditorsDesk: records what was posted; `desks` of them get each post (0: all fail)."""
+
+    def __init__(self, desks: int = 1, error: Exception | None = None) -> None:
+        self.desks = desks
+        self.error = error
+        self.posted: list[Forward] = []
+
+    async def post(self, forward: Forward) -> int:
+        if self.error is not None:
+            raise self.error
+        if self.desks:
+            self.posted.append(forward)
+        return self.desks
+
+
+class FakeOutletProbe:
+    """core.ports.OutletProbe answering from a table of URLs; unknown URLs are refused."""
+
+    def __init__(self, results: dict[str, ProbeResult] | None = None) -> None:
+        self.results = dict(results or {})
+        self.probed: list[str] = []
+
+    async def probe(self, url: str) -> ProbeResult:
+        self.probed.append(url)
+        return self.results.get(url, OutletRefused("no feed or article list found there"))

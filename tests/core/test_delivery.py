@@ -55,8 +55,8 @@ def state_of(entry: OutboxEntry) -> tuple[str, int, datetime, str | None, str | 
         ),
         pytest.param(
             Unreachable("bot was blocked by the user"),
-            ("dead", 1, NOW, None, "bot was blocked by the user"),
-            DeliveryReport(dead=1),
+            ("pending", 1, NOW, None, "bot was blocked by the user"),
+            DeliveryReport(paused=1),
             id="unreachable",
         ),
         pytest.param(
@@ -166,7 +166,7 @@ async def test_claims_respect_the_limit_and_take_the_oldest_first() -> None:
     middle = queue(outbox, DESK, article_id=3, at=NOW - timedelta(minutes=1))
     channel = RecordingChannel()
 
-    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW, limit=2)
+    report = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW, limit=2, per_destination=3)
 
     assert report.sent == 2
     assert channel.alert_ids() == [oldest, middle]
@@ -304,3 +304,94 @@ async def test_an_edit_is_leased_and_a_stale_editor_cannot_clear_a_newer_claim()
 )
 def test_error_delay_doubles_and_is_capped(attempts: int, expected: timedelta) -> None:
     assert error_delay(attempts) == expected
+
+
+async def test_a_batch_takes_one_alert_per_destination_by_default() -> None:
+    outbox = InMemoryOutbox()
+    desk = [queue(outbox, DESK, article_id=n) for n in (1, 2, 3)]
+    reporter = [queue(outbox, REPORTER, article_id=n) for n in (1, 2, 3)]
+    channel = RecordingChannel()
+
+    first = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+    second = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+
+    assert (first.sent, second.sent) == (2, 2)
+    assert channel.alert_ids() == [desk[0], reporter[0], desk[1], reporter[1]]
+
+
+async def test_a_hold_puts_the_destinations_other_alerts_back_untried_and_others_go_on() -> None:
+    outbox = InMemoryOutbox()
+    desk = [queue(outbox, DESK, article_id=n) for n in (1, 2, 3)]
+    reporter = queue(outbox, REPORTER, article_id=1)
+    flood = RetryLater(timedelta(seconds=17), "429 retry after 17", hold_destination=True)
+    channel = RecordingChannel(flood)
+    channels: dict[Platform, Channel] = {Platform.TELEGRAM: channel}
+
+    report = await deliver_due(outbox, channels, NOW, per_destination=3)
+
+    assert report == DeliveryReport(sent=1, retrying=1, held=2)
+    assert channel.alert_ids() == [desk[0], reporter]  # desk's 2nd and 3rd were never tried
+    until = NOW + timedelta(seconds=17)
+    assert outbox.held == {DESK.id: until}
+    assert {outbox.entry(i).next_attempt_at for i in desk} == {until}
+    assert {outbox.entry(i).state for i in desk} == {"pending"}
+
+    assert (await deliver_due(outbox, channels, until - timedelta(seconds=1), per_destination=3)).claimed == 0
+    resumed = await deliver_due(outbox, channels, until, per_destination=3)
+    assert resumed.sent == 3
+    assert channel.alert_ids()[2:] == desk
+
+
+async def test_a_later_shorter_hold_does_not_cut_a_longer_one_short() -> None:
+    outbox = InMemoryOutbox()
+    await outbox.hold_destination(DESK.id, NOW + timedelta(seconds=30))
+    await outbox.hold_destination(DESK.id, NOW + timedelta(seconds=1))
+    assert outbox.held == {DESK.id: NOW + timedelta(seconds=30)}
+
+
+async def test_an_unreachable_destination_is_paused_and_its_alerts_wait_for_it() -> None:
+    outbox = InMemoryOutbox()
+    desk = [queue(outbox, DESK, article_id=n) for n in (1, 2)]
+    reporter = queue(outbox, REPORTER, article_id=1)
+    channel = RecordingChannel(Unreachable("Forbidden: bot was kicked"))
+    channels: dict[Platform, Channel] = {Platform.TELEGRAM: channel}
+
+    report = await deliver_due(outbox, channels, NOW, per_destination=5)
+
+    assert report == DeliveryReport(sent=1, paused=1, held=1)
+    assert outbox.paused == {DESK.id: "Forbidden: bot was kicked"}
+    assert [outbox.entry(i).state for i in desk] == ["pending", "pending"]  # nothing is dead
+    assert outbox.entry(reporter).state == "sent"
+    later = NOW + timedelta(hours=1)
+    assert (await deliver_due(outbox, channels, later, per_destination=5)).claimed == 0
+
+    outbox.enable(DESK.id)
+    again = await deliver_due(outbox, channels, later, per_destination=5)
+    assert again.sent == 2
+    assert {outbox.entry(i).state for i in desk} == {"sent"}
+
+
+async def test_a_destination_with_an_alert_in_flight_elsewhere_waits_for_it() -> None:
+    outbox = InMemoryOutbox()
+    first = queue(outbox, DESK, article_id=1)
+    second = queue(outbox, DESK, article_id=2)
+    (claimed,) = await outbox.claim_due(NOW, {Platform.TELEGRAM}, 10, CLAIM_LEASE)  # another sender
+    assert claimed.id == first
+    channel = RecordingChannel()
+
+    during = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+    await outbox.mark_sent(first, "ref-1", NOW)
+    after = await deliver_due(outbox, {Platform.TELEGRAM: channel}, NOW)
+
+    assert (during.claimed, after.sent, channel.alert_ids()) == (0, 1, [second])
+
+
+async def test_a_hold_met_while_editing_holds_the_destination_too() -> None:
+    outbox = InMemoryOutbox()
+    sent_story_alert(outbox, DESK)
+    outbox.join_story(7, "Kazinform", NOW)
+    flood = RetryLater(timedelta(seconds=9), "429", hold_destination=True)
+
+    await deliver_due(outbox, {Platform.TELEGRAM: EditingChannel().then_edit(flood)}, NOW)
+
+    assert outbox.held == {DESK.id: NOW + timedelta(seconds=9)}

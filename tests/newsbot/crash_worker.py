@@ -69,9 +69,14 @@ class CrashTestOutbox(SqlOutbox):
     """The real SqlOutbox with a short lease, announcing each claim that finds nothing due."""
 
     async def claim_due(
-        self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
+        self,
+        now: datetime,
+        platforms: Collection[Platform],
+        limit: int,
+        lease: timedelta,
+        per_destination: int = 1,
     ) -> list[Alert]:
-        alerts = await super().claim_due(now, platforms, limit, SHORT_LEASE)
+        alerts = await super().claim_due(now, platforms, limit, SHORT_LEASE, per_destination)
         if not alerts:
             announce(f"idle {os.getpid()}")
         return alerts

@@ -13,11 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from core.digest import QuietHours
 from core.models import ArticleText, Failed, NotModified, Outlet, OutletKind, OutletSpec, OutletState, Topic
 from core.polling import PollReport
 from core.scheduling import SchedulePolicy, state_after_poll
 from newsbot.bootstrap import open_app
-from newsbot.runtime import Runtime, log_poll_problems, poll_due_outlets, refresh_watchlist
+from newsbot.runtime import (
+    Runtime,
+    deliver_everything_due,
+    log_poll_problems,
+    poll_due_outlets,
+    refresh_watchlist,
+)
 from newsbot.settings import FetchSettings, Settings, StorageSettings
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from tests.newsbot.test_cli import REPO
@@ -136,3 +143,39 @@ async def test_topics_added_to_the_archive_are_matched_without_a_restart(
             await refresh_watchlist(app)
         assert [match.topic for match in app.watchlist.match(ArticleText("JICA grants"))] == ["JICA"]
         assert "topics not recompiled" in caplog.text
+
+
+async def test_runtime_holds_alerts_in_quiet_hours_and_sends_them_as_a_digest_when_released(
+    tmp_path: Path,
+) -> None:
+    async with FeedServer() as server:
+        url = server.serve("/feed", Route(rss([news_entry(1, "Old CSTO story")])))
+        settings = Settings(
+            storage=StorageSettings(f"sqlite+aiosqlite:///{tmp_path / 'archive.db'}"),
+            fetch=FetchSettings(allow_private_networks=True),
+            outlets=(OutletSpec("Local", url, interval=timedelta(seconds=1)),),
+            schedule=SchedulePolicy(min_interval=timedelta(seconds=1)),
+        )
+        console = WatchedStream()
+        async with open_app(settings, console) as app:
+            assert app.console is not None
+            now = datetime.now(UTC)
+            quiet = QuietHours((now - timedelta(hours=1)).time(), (now + timedelta(hours=2)).time())
+            await app.plans.set_quiet(app.console.id, quiet)
+            await poll_due_outlets(app, now)
+            server.serve(
+                "/feed", Route(rss([news_entry(2, "CSTO exercise starts"), news_entry(1, "Old CSTO story")]))
+            )
+            (report,) = await poll_due_outlets(app, now + timedelta(seconds=5))
+            assert report.alerts_queued == 1
+            await deliver_everything_due(app)
+            assert console.getvalue() == ""  # held: quiet hours
+
+            runtime = Runtime(app, poll_tick=timedelta(hours=1), delivery_tick=timedelta(seconds=0.1))
+            running = asyncio.create_task(runtime.run())
+            await app.plans.set_quiet(app.console.id, None)  # `quiet off`: the night's alerts at once
+            await console.wait_for("CSTO exercise starts")
+            runtime.stop()
+            await asyncio.wait_for(running, timeout=20)
+            assert await app.outbox.count_by_state() == {"sent": 1}
+    assert console.getvalue().startswith("=== Digest: 1 alert ===\n\n[CSTO] CSTO exercise starts")

@@ -325,10 +325,60 @@ def test_secrets_never_show_in_repr_or_str(tmp_path: Path, monkeypatch: pytest.M
     assert "Secret('********')" in repr(settings.telegram)
 
 
+def test_webhook_mode_takes_its_url_from_the_file_and_its_secret_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    settings = load(
+        tmp_path,
+        '[telegram]\nwebhook_url = "https://bot.example.org/telegram/updates"\nwebhook_port = 8080\n',
+        {"NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "s3cret_-token", "NEWSBOT_TELEGRAM_WEBHOOK_LISTEN": "10.0.0.5"},
+    )
+
+    telegram = settings.telegram
+    assert telegram.is_webhook
+    assert (telegram.webhook_url, telegram.webhook_listen, telegram.webhook_port) == (
+        "https://bot.example.org/telegram/updates",
+        "10.0.0.5",
+        8080,
+    )
+    assert telegram.webhook_secret == Secret("s3cret_-token")
+    assert "s3cret_-token" in settings.secrets
+    assert not TelegramSettings().is_webhook  # long polling by default
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "problem"),
+    [
+        pytest.param(
+            '[telegram]\nwebhook_url = "http://bot.example.org/hook"\n',
+            {"NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "abc"},
+            "https://",
+            id="plain-http",
+        ),
+        pytest.param(
+            '[telegram]\nwebhook_url = "https://bot.example.org/hook"\n', {}, "WEBHOOK_SECRET", id="no-secret"
+        ),
+        pytest.param(
+            "",
+            {"NEWSBOT_TELEGRAM_WEBHOOK_SECRET": "has spaces"},
+            "NEWSBOT_TELEGRAM_WEBHOOK_SECRET",
+            id="bad-secret",
+        ),
+        pytest.param("[telegram]\nwebhook_port = 70000\n", {}, "webhook_port", id="port"),
+    ],
+)
+def test_a_bad_webhook_setting_is_an_error_naming_it(
+    tmp_path: Path, text: str, environ: dict[str, str], problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        load(tmp_path, text, environ)
+
+
 @pytest.mark.parametrize(
     ("section", "key", "variable"),
     [
         ("telegram", "token", "NEWSBOT_TELEGRAM_TOKEN"),
+        ("telegram", "webhook_secret", "NEWSBOT_TELEGRAM_WEBHOOK_SECRET"),
         ("slack", "bot_token", "NEWSBOT_SLACK_BOT_TOKEN"),
         ("slack", "signing_secret", "NEWSBOT_SLACK_SIGNING_SECRET"),
         ("slack", "app_token", "NEWSBOT_SLACK_APP_TOKEN"),
@@ -496,3 +546,23 @@ def test_body_retention_is_read_from_the_file_and_the_environment(tmp_path: Path
     assert load(tmp_path, "", environ).storage.body_retention is None
     with pytest.raises(ConfigError, match="body_retention"):
         load(tmp_path, '[storage]\nbody_retention = "soon"\n')
+
+
+def test_the_delivery_timezone_is_an_iana_name_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    assert Settings().delivery.timezone == "UTC"
+    berlin = load(tmp_path, '[delivery]\ntimezone = "Europe/Berlin"\n').delivery
+    assert (berlin.timezone, berlin.zone.key) == ("Europe/Berlin", "Europe/Berlin")
+    environ = {"NEWSBOT_DELIVERY_TIMEZONE": "Asia/Almaty"}
+    assert (
+        load(tmp_path, '[delivery]\ntimezone = "Europe/Berlin"\n', environ).delivery.timezone == "Asia/Almaty"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["Mars/Olympus", "CEST+2", "../../etc/passwd", "", "/usr/share/zoneinfo/UTC"]
+)
+def test_an_unknown_delivery_timezone_is_a_config_error_naming_the_key(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match=r"^\[delivery\] timezone: unknown time zone"):
+        load(tmp_path, f'[delivery]\ntimezone = "{name}"\n')
+    with pytest.raises(ConfigError, match=r"^NEWSBOT_DELIVERY_TIMEZONE: unknown time zone"):
+        load(tmp_path, "", {"NEWSBOT_DELIVERY_TIMEZONE": name})

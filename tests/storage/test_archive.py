@@ -32,7 +32,7 @@ from storage.catalog import SqlCatalog
 from storage.database import create_engine
 from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.outbox import SqlOutbox
-from storage.tables import article_stories, metadata, outbox
+from storage.tables import article_stories, metadata, outbox, topics
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 CSTO_MATCH = TopicMatch("CSTO", ("CSTO",), "title", Snippet("CSTO summit", ((0, 4),)))
@@ -269,6 +269,9 @@ async def test_outbox_claims_lease_and_settles(engine: AsyncEngine) -> None:
     assert alert.topics == ("CSTO",)  # only the topics this chat follows
     assert alert.terms == ("CSTO",)
     assert alert.matches[0].snippet == CSTO_MATCH.snippet
+    async with engine.connect() as connection:
+        csto_id = (await connection.execute(select(topics.c.id).where(topics.c.name == "CSTO"))).scalar_one()
+    assert alert.matches[0].topic_id == csto_id  # the Mute topic button needs it
     assert alert.article.outlet_name == outlet.name
     assert alert.article.url == "https://Example.org/news/1?utm_source=rss#top"
     assert alert.attempts == 1
@@ -283,20 +286,43 @@ async def test_outbox_claims_lease_and_settles(engine: AsyncEngine) -> None:
     assert sorted(a.destination.id for a in both) == sorted([channel, console])
     assert {a.destination.id: a.topics for a in both}[console] == ("CSTO", "SCO")
     await outbox.mark_sent(both[0].id, "ts-1", NOW)
-    await outbox.mark_dead(both[1].id, "channel_not_found", NOW)
-    assert await outbox.count_by_state() == {"pending": 1, "sent": 1, "dead": 1}
+    gone = both[1]
+    await outbox.requeue(
+        [(gone.id, NOW, "channel_not_found")], {}, {gone.destination.id: "channel_not_found"}, NOW
+    )
+    assert await outbox.count_by_state() == {"pending": 2, "sent": 1}
+    assert await outbox.claim_due(NOW, [Platform.SLACK, Platform.CONSOLE], 10, lease) == []  # paused
+
+
+async def test_a_sent_message_leads_back_to_its_article(engine: AsyncEngine) -> None:
+    archive, _catalog, outlet, _ids = await subscribed_setup(engine)
+    await queue(archive, outlet, 1, CSTO_MATCH, SCO_MATCH)
+    outbox = SqlOutbox(engine)
+    (chat_alert,) = await outbox.claim_due(NOW, [Platform.TELEGRAM], 10, timedelta(minutes=1))
+    (channel_alert,) = await outbox.claim_due(NOW, [Platform.SLACK], 10, timedelta(minutes=1))
+    await outbox.mark_sent(chat_alert.id, "-100123:77", NOW)
+    await outbox.mark_sent(channel_alert.id, "C0NEWS:77", NOW)
+
+    assert await outbox.article_for_message(Platform.TELEGRAM, "-100123:77") == chat_alert.article.id
+    assert await outbox.article_for_message(Platform.TELEGRAM, "-100123:78") is None  # not an alert
+    # A reference is only looked up among the platform's own messages.
+    assert await outbox.article_for_message(Platform.TELEGRAM, "C0NEWS:77") is None
 
 
 async def test_concurrent_claims_never_share_an_alert(engine: AsyncEngine) -> None:
-    archive, _catalog, outlet, _ids = await subscribed_setup(engine)
-    for number in range(30):
-        await queue(archive, outlet, number, CSTO_MATCH)
+    archive, catalog, outlet, _ids = await subscribed_setup(engine)
+    for number in range(57):  # with the chat and the console: 59 destinations on CSTO
+        chat = await catalog.ensure_destination(Platform.TELEGRAM, str(1000 + number), "", NOW)
+        await catalog.subscribe(chat.id, ["CSTO"], NOW)
+    await queue(archive, outlet, 1, CSTO_MATCH)
+    await queue(archive, outlet, 2, SCO_MATCH)  # Slack's and the console's second
     outbox = SqlOutbox(engine)
-    platforms = [Platform.TELEGRAM, Platform.CONSOLE]
+    platforms = [Platform.TELEGRAM, Platform.CONSOLE, Platform.SLACK]
     batches = await asyncio.gather(
         *(outbox.claim_due(NOW, platforms, 7, timedelta(minutes=1)) for _ in range(12))
     )
     claimed = [alert.id for batch in batches for alert in batch]
+    # 61 alerts to 60 destinations: one each; the console's second waits for its first to be sent.
     assert len(claimed) == len(set(claimed)) == 60
 
 

@@ -127,7 +127,9 @@ class Newsroom:
         return report.new_articles
 
     async def deliver(self) -> None:
-        await deliver_due(self.outbox, self.channels, self.now)
+        """Deliver batch after batch (each takes one alert per destination) until nothing more goes out."""
+        while (await deliver_due(self.outbox, self.channels, self.now)).sent:
+            pass
 
 
 async def test_one_syndicated_story_is_one_alert_per_destination_listing_the_other_outlets(

@@ -1,0 +1,1 @@
+"""The Telegram front-end: rendering, delivery channel and the bot application."""
