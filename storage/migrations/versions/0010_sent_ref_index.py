@@ -1,7 +1,7 @@
 """Index the outbox's sent message references: a reply to an alert is mapped back to its article.
 
-Revision ID: 0007_sent_ref_index
-Revises: 0007_forwards, 0007_destination_holds, 0007_delivery_plans (merges the heads until the migrations are re-chained)
+Revision ID: 0010_sent_ref_index
+Revises: 0009_forwards
 Create Date: 2026-11-27 07:00:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import op
 
 
-revision = '0007_sent_ref_index'
-down_revision = ('0007_forwards', '0007_destination_holds', '0007_delivery_plans')
+revision = '0010_sent_ref_index'
+down_revision = '0009_forwards'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Delivery plans: each destination's digest mode and quiet hours, and outbox rows held for a digest.
 
-Revision ID: 0007_delivery_plans
-Revises: 0006_rekey_identities
+Revision ID: 0008_delivery_plans
+Revises: 0007_destination_holds
 Create Date: 2026-11-27 07:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0007_delivery_plans'
-down_revision = '0006_rekey_identities'
+revision = '0008_delivery_plans'
+down_revision = '0007_destination_holds'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Forwards: which articles went to the editors' desk, by whom and from which chat (one per article).
 
-Revision ID: 0007_forwards
-Revises: 0006_rekey_identities
+Revision ID: 0009_forwards
+Revises: 0008_delivery_plans
 Create Date: 2026-11-27 07:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0007_forwards'
-down_revision = '0006_rekey_identities'
+revision = '0009_forwards'
+down_revision = '0008_delivery_plans'
 branch_labels = None
 depends_on = None
 
