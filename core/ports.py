@@ -191,7 +191,13 @@ class DigestOutbox(Protocol):
 
     async def reschedule_digest(self, alert_ids: Sequence[int], at: datetime, error: str) -> None: ...
 
-    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None: ...
+    async def hold_destination(self, destination_id: int, until: datetime) -> None:
+        """Claim nothing for the destination before `until` (a later hold never shortens an earlier one)."""
+        ...
+
+    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
+        """Claim nothing for the destination until it is enabled again; its alerts keep waiting."""
+        ...
 
 
 class SearchIndex(Protocol):

@@ -302,8 +302,8 @@ class SqlOutbox:
             alert_ids, state="pending", next_attempt_at=at, lease_until=None, last_error=error[:2000]
         )
 
-    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
-        await self._set_many(alert_ids, state="dead", lease_until=None, last_error=error[:2000], sent_at=now)
+    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
+        await self.requeue([], {}, {destination_id: reason}, now)
 
     async def _set_many(self, alert_ids: Sequence[int], **values: object) -> None:
         # One transaction for the whole digest: a crash leaves all of its rows sent or all leased.

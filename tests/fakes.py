@@ -648,6 +648,8 @@ class InMemoryDigestOutbox:
     def __init__(self, zone: tzinfo = UTC) -> None:
         self._zone = zone
         self._held: dict[int, HeldAlert] = {}
+        self.holds: dict[int, datetime] = {}  # destination id: claim nothing for it before
+        self.paused: dict[int, str] = {}  # destination id: why nothing is claimed for it
 
     def queue(self, alert: Alert, plan: DeliveryPlan, now: datetime) -> bool:
         """Hold the alert if the plan says so, like the archive does when it queues; False if instant."""
@@ -666,7 +668,14 @@ class InMemoryDigestOutbox:
         self, now: datetime, platforms: Collection[Platform], limit: int, lease: timedelta
     ) -> list[Alert]:
         due = sorted(
-            (h for h in self._held.values() if h.is_due(now) and h.alert.destination.platform in platforms),
+            (
+                h
+                for h in self._held.values()
+                if h.is_due(now)
+                and h.alert.destination.platform in platforms
+                and h.alert.destination.id not in self.paused
+                and self.holds.get(h.alert.destination.id, now) <= now
+            ),
             key=lambda h: (h.release, h.alert.destination.id, h.alert.id),
         )[:limit]
         for held in due:
@@ -683,10 +692,11 @@ class InMemoryDigestOutbox:
             held = self._held[alert_id]
             held.state, held.release, held.lease_until, held.last_error = "pending", at, None, error
 
-    async def mark_digest_dead(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
-        for alert_id in alert_ids:
-            held = self._held[alert_id]
-            held.state, held.lease_until, held.last_error = "dead", None, error
+    async def hold_destination(self, destination_id: int, until: datetime) -> None:
+        self.holds[destination_id] = max(until, self.holds.get(destination_id, until))
+
+    async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
+        self.paused[destination_id] = reason
 
 
 class InMemoryDeliveryPlans:

@@ -11,9 +11,10 @@ and core holds the destination so the outbox does not claim its alerts again bef
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -24,7 +25,7 @@ from telegram.ext import AIORateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.replies import Button
-from bot.telegram.render import RenderedMessage, render_alert_html
+from bot.telegram.render import RenderedMessage, render_alert_html, render_digest_html
 from core.delivery import error_delay
 from core.models import Alert, Destination, RetryLater, SendOutcome, Sent, Unreachable
 from core.ports import Destinations
@@ -139,16 +140,37 @@ class TelegramChannel:
         admins: Sequence[int] = (),
         clock: Callable[[], datetime] = utc_now,
         pace: ChatPace | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._bot = bot
         self._destinations = destinations
         self._admins = tuple(admins)
         self._clock = clock
         self._pace = pace or ChatPace()
+        self._sleep = sleep
 
     async def send(self, destination: Destination, alert: Alert) -> SendOutcome:
         """Send the alert, or say when to try again, or that the chat cannot be reached."""
         return await self._send(_Attempt(destination, render_alert_html(alert), alert.attempts))
+
+    async def send_digest(self, destination: Destination, alerts: Sequence[Alert]) -> SendOutcome:
+        """Send held alerts as one digest: as many messages as the length limit needs, paced like any.
+
+        The outcome stands for every alert. A failure after some pages went out retries the whole
+        digest, so those pages may arrive twice; an alert is never lost.
+        """
+        heading = f"Digest: {len(alerts)} alert{'' if len(alerts) == 1 else 's'}"
+        attempts = max(alert.attempts for alert in alerts)
+        first_ref = ""
+        for page in render_digest_html(alerts, heading):
+            if first_ref:
+                # Later pages wait out the chat's pace (at most a few seconds) instead of failing.
+                await self._sleep(self._pace.wait(destination.address, self._clock()).total_seconds())
+            outcome = await self._send(_Attempt(destination, page, attempts))
+            if not isinstance(outcome, Sent):
+                return outcome
+            first_ref = first_ref or outcome.ref
+        return Sent(first_ref)
 
     async def update(self, destination: Destination, ref: str, alert: Alert) -> SendOutcome:
         """Edit the sent alert `ref` to show the alert as it is now (e.g. a story's new outlets)."""

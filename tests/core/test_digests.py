@@ -136,10 +136,10 @@ async def test_a_channel_without_digests_gets_the_held_alerts_one_by_one() -> No
         ),
         pytest.param(
             Unreachable("bot was kicked"),
-            "dead",
+            "pending",
             at("2026-03-02 11:00"),
             "bot was kicked",
-            DigestReport(dead=2),
+            DigestReport(paused=2),
             id="unreachable",
         ),
     ],
@@ -157,10 +157,35 @@ async def test_a_digest_that_fails_settles_all_its_alerts_alike(
     for alert_id in (1, 2):
         held = outbox.held(alert_id)
         assert (held.state, held.release, held.last_error) == (state, release, error)
-    if state == "pending":
+    if isinstance(step, Unreachable):
+        # Paused, not dropped: the alerts wait until the chat is enabled again.
+        assert outbox.paused == {DESK.id: "bot was kicked"}
+        assert await deliver_digests(outbox, {Platform.TELEGRAM: channel}, release) == DigestReport()
+    else:
         retried = await deliver_digests(outbox, {Platform.TELEGRAM: channel}, release)
         assert retried == DigestReport(digests=1, sent=2)
         assert channel.digest_ids() == [[1, 2], [1, 2]]
+
+
+async def test_a_flood_wait_holds_the_destination_and_puts_the_rest_back_untried() -> None:
+    outbox = InMemoryDigestOutbox()
+    flood = RetryLater(timedelta(seconds=20), "429", hold_destination=True)
+    plain = RecordingChannel(Sent("m-1"), flood, Sent("m-3"), Sent("m-4"))
+    queued = at("2026-03-02 10:30")
+    for alert_id in (1, 2, 3, 4):
+        outbox.queue(alert(alert_id, DESK, queued), HOURLY, queued)
+
+    report = await deliver_digests(outbox, {Platform.TELEGRAM: plain}, at("2026-03-02 11:00"))
+
+    assert report == DigestReport(sent=1, retrying=3)
+    assert plain.alert_ids() == [1, 2]
+    assert outbox.holds == {DESK.id: at("2026-03-02 11:00:20")}
+    assert (
+        await deliver_digests(outbox, {Platform.TELEGRAM: plain}, at("2026-03-02 11:00:19")) == DigestReport()
+    )
+    later = await deliver_digests(outbox, {Platform.TELEGRAM: plain}, at("2026-03-02 11:00:20"))
+    assert later == DigestReport(sent=3)
+    assert plain.alert_ids() == [1, 2, 2, 3, 4]
 
 
 async def test_a_digest_whose_sender_died_comes_back_after_the_lease() -> None:

@@ -324,3 +324,43 @@ async def test_an_edit_telegram_cannot_parse_is_made_as_plain_text_and_a_slow_on
     slow_edit = await channel.update(REPORTER, "4242:1", alert(1, also_in=("TASS", "RIA")))
     assert isinstance(slow_edit, RetryLater)
     assert not slow_edit.hold_destination
+
+
+async def test_a_digest_goes_out_in_pages_paced_like_any_message(
+    bot: Bot, telegram_api: TelegramApiServer, clock: VirtualClock
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+
+    channel = TelegramChannel(bot, InMemoryDestinations(DESK), ADMINS, clock=clock, sleep=sleep)
+    alerts = [alert(n, DESK) for n in range(1, 61)]
+
+    outcome = await channel.send_digest(DESK, alerts)
+
+    pages = telegram_api.calls_of("sendMessage")
+    assert outcome == Sent(f"{DESK.address}:1")
+    assert len(pages) >= 2
+    assert all(call.params["parse_mode"] == "HTML" for call in pages)
+    assert "Digest: 60 alerts" in pages[0].params["text"]
+    shown = "".join(call.params["text"] for call in pages)
+    assert all(f"<code>{100 + n}</code>" in shown for n in range(1, 61))
+    # The desk is a group: each later page waited out its three-second pace, on the channel's clock.
+    assert slept == [GROUP_SPACING.total_seconds()] * (len(pages) - 1)
+
+
+async def test_a_digest_in_a_flood_wait_is_held_whole(
+    bot: Bot, telegram_api: TelegramApiServer, clock: VirtualClock
+) -> None:
+    channel = TelegramChannel(bot, InMemoryDestinations(REPORTER), ADMINS, clock=clock)
+    telegram_api.script("sendMessage", too_many_requests(12))
+
+    outcome = await channel.send_digest(REPORTER, [alert(1), alert(2)])
+
+    assert isinstance(outcome, RetryLater)
+    assert (outcome.after, outcome.hold_destination) == (timedelta(seconds=12), True)
+    assert await channel.send_digest(REPORTER, [alert(1), alert(2)]) == RetryLater(
+        timedelta(seconds=12), "chat paced", hold_destination=True
+    )
