@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core.delivery import CLAIM_LEASE, error_delay
+from core.delivery import CLAIM_LEASE, error_delay, send_alert
 from core.models import Alert, Platform, RetryLater, SendOutcome, Sent, Unreachable
 from core.ports import Channel, DigestChannel, DigestOutbox
 
@@ -51,14 +51,6 @@ async def send_digest(channel: DigestChannel, alerts: Sequence[Alert]) -> SendOu
         return RetryLater(error_delay(max(a.attempts for a in alerts)), f"{type(error).__name__}: {error}")
 
 
-async def send_one(channel: Channel, alert: Alert) -> SendOutcome:
-    try:
-        return await channel.send(alert.destination, alert)
-    except Exception as error:
-        log.exception("channel raised", extra={"alert_id": alert.id})
-        return RetryLater(error_delay(alert.attempts), f"{type(error).__name__}: {error}")
-
-
 async def settle(outbox: DigestOutbox, alerts: Sequence[Alert], outcome: SendOutcome, now: datetime) -> str:
     """Record how a send went for these alerts; returns "sent", "retrying" or "paused".
 
@@ -90,7 +82,7 @@ async def send_one_by_one(
 ) -> None:
     """A channel without digests: each alert alone, until the destination is held or paused."""
     for position, alert in enumerate(group):
-        outcome = await send_one(channel, alert)
+        outcome = await send_alert(channel, alert)
         counts[await settle(outbox, [alert], outcome, now)] += 1
         rest = group[position + 1 :]
         if rest and stops_destination(outcome):
