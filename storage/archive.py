@@ -512,7 +512,8 @@ class SqlPollTransaction:
         statement = (
             select(subscriptions.c.topic_id, subscriptions.c.destination_id)
             .join(destinations, destinations.c.id == subscriptions.c.destination_id)
-            .where(destinations.c.enabled.is_(True))
+            # A paused destination (unreachable for now) still gets its alerts queued: they wait.
+            .where(or_(destinations.c.enabled.is_(True), destinations.c.paused_reason.is_not(None)))
         )
         by_topic: dict[int, list[int]] = {}
         for topic_id, destination_id in await self._connection.execute(statement):

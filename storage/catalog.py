@@ -95,10 +95,13 @@ class SqlCatalog:
         return destination_from_row(row) if row is not None else None
 
     async def set_enabled(self, destination_id: int, enabled: bool) -> None:
-        """Enable or disable delivery; enabling forgets why it was paused, and its queued alerts flow again."""
-        values: dict[str, object] = {"enabled": enabled}
-        if enabled:
-            values.update(paused_reason=None, held_until=None)
+        """Enable or disable delivery on purpose; either way the destination is no longer "paused".
+
+        Enabling lets its queued alerts flow again, but keeps a platform's flood wait (held_until):
+        that is the platform's rule, not the chat's choice. Disabling (the bot was removed) stops
+        queueing for it, unlike a pause, which keeps queueing so nothing is lost.
+        """
+        values: dict[str, object] = {"enabled": enabled, "paused_reason": None}
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(destinations).where(destinations.c.id == destination_id).values(values)
@@ -143,6 +146,7 @@ class SqlCatalog:
         ]
         if rows:
             await connection.execute(insert_ignoring_conflicts(self._engine, subscriptions).values(rows))
+        await connection.execute(delete(subscriptions).where(subscriptions.c.destination_id == old_id))
         # Unsent alerts move unless the new destination has the same story queued or sent already.
         known = aliased(outbox)
         await connection.execute(
@@ -156,6 +160,12 @@ class SqlCatalog:
                 ),
             )
             .values(destination_id=new_id)
+        )
+        # What stayed behind the new destination has already: settled, so it never waits forever.
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.destination_id == old_id, outbox.c.state.in_(["pending", "sending"]))
+            .values(state="sent", lease_until=None, last_error=f"merged into {address}"[:2000])
         )
         # The old row stays (sent alerts keep their history) but is never delivered to again.
         await connection.execute(

@@ -94,7 +94,9 @@ class SqlOutbox:
         )
         due = (
             select(outbox.c.id)
-            .where(outbox.c.id.in_(select(ranked.c.id).where(ranked.c.place <= per_destination)))
+            # `is_due` again here: PostgreSQL re-checks a row it had to wait for against this
+            # select's own conditions only, and a row another sender just claimed is no longer due.
+            .where(is_due, outbox.c.id.in_(select(ranked.c.id).where(ranked.c.place <= per_destination)))
             # A digest's rows share their release time, so ordering by destination next keeps each
             # destination's rows together within a batch.
             .order_by(outbox.c.next_attempt_at, outbox.c.destination_id, outbox.c.id)
@@ -132,9 +134,11 @@ class SqlOutbox:
         now: datetime,
     ) -> None:
         # One executemany per kind of change: a 429 storm puts hundreds of alerts back per batch.
+        # Only rows still being sent: if our lease ran out and another sender delivered the alert
+        # meanwhile, putting it back would send it again.
         put_back = (
             update(outbox)
-            .where(outbox.c.id == bindparam("alert_id"))
+            .where(outbox.c.id == bindparam("alert_id"), outbox.c.state == "sending")
             .values(
                 state="pending",
                 next_attempt_at=bindparam("due_at"),
@@ -298,9 +302,13 @@ class SqlOutbox:
         )
 
     async def reschedule_digest(self, alert_ids: Sequence[int], at: datetime, error: str) -> None:
-        await self._set_many(
-            alert_ids, state="pending", next_attempt_at=at, lease_until=None, last_error=error[:2000]
-        )
+        # Like requeue: a row another sender delivered after our lease ran out stays delivered.
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(list(alert_ids)), outbox.c.state == "sending")
+                .values(state="pending", next_attempt_at=at, lease_until=None, last_error=error[:2000])
+            )
 
     async def pause_destination(self, destination_id: int, reason: str, now: datetime) -> None:
         await self.requeue([], {}, {destination_id: reason}, now)
@@ -319,7 +327,12 @@ class SqlOutbox:
         statement = (
             select(outbox.c.article_id)
             .join(destinations, destinations.c.id == outbox.c.destination_id)
-            .where(outbox.c.sent_ref == ref, destinations.c.platform == platform.value)
+            # A digest is one message for many articles: a reply to it names none of them.
+            .where(
+                outbox.c.sent_ref == ref,
+                outbox.c.digest.is_(False),
+                destinations.c.platform == platform.value,
+            )
             .limit(1)
         )
         async with self._engine.connect() as connection:

@@ -137,6 +137,20 @@ async def test_a_paused_destination_keeps_its_alerts_pending_until_enabled(engin
     assert (row["enabled"], row["paused_reason"], row["held_until"]) == (True, None, None)
 
 
+async def test_enabling_a_chat_keeps_its_flood_wait(engine: AsyncEngine) -> None:
+    catalog = SqlCatalog(engine)
+    chat = await catalog.ensure_destination(Platform.TELEGRAM, "4242", "Reporter", NOW)
+    await SqlOutbox(engine).hold_destination(chat.id, NOW + timedelta(seconds=30))
+
+    await catalog.set_enabled(chat.id, True)  # e.g. /start inside Telegram's retry_after window
+
+    async with engine.connect() as connection:
+        held_until = (
+            await connection.execute(select(destinations.c.held_until).where(destinations.c.id == chat.id))
+        ).scalar_one()
+    assert held_until is not None and held_until.replace(tzinfo=UTC) == NOW + timedelta(seconds=30)
+
+
 async def test_readdress_gives_a_migrated_group_its_new_chat_id(engine: AsyncEngine) -> None:
     catalog, (group,) = await setup(engine, ["-500"], articles=1)
     moved = await catalog.readdress(group.id, "-1001234567890")
