@@ -131,6 +131,7 @@ class Runtime:
         for job, tick in (
             (self._poll, self._poll_tick),
             (self._deliver, self._delivery_tick),
+            (self._deliver_digests, self._delivery_tick),
             (self._upkeep, UPKEEP_TICK),
         ):
             scheduler.add_job(
@@ -177,7 +178,12 @@ class Runtime:
         await self._tracked(self._poll_once())
 
     async def _deliver(self) -> None:
-        await self._tracked(deliver_everything_due(self._app))
+        await self._tracked(deliver_all_due(self._app))
+
+    async def _deliver_digests(self) -> None:
+        # A job of its own: a long digest waits out its chat's pace between pages, and alerts sent
+        # one by one to other chats must not wait behind it.
+        await self._tracked(deliver_all_digests(self._app))
 
     async def _upkeep(self) -> None:
         await self._tracked(keep_archive(self._app))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -97,7 +97,7 @@ class CommandService(Protocol):
 class TelegramConfig:
     """What the front-end needs from `[telegram]`; the token is the only secret."""
 
-    token: str
+    token: str = field(repr=False)
     api_url: str = "https://api.telegram.org/bot"
     admins: tuple[int, ...] = ()
     webhook_url: str = ""
@@ -122,6 +122,9 @@ def build_application(config: TelegramConfig) -> TelegramApplication:
         .rate_limiter(delivery_rate_limiter())
         # newsbot's scheduler runs the periodic work; PTB's own job queue would be a second one.
         .job_queue(None)
+        # A slow /addoutlet or /trend must not keep other chats (and their button presses, which
+        # Telegram expires) waiting; handlers share no state that needs ordering.
+        .concurrent_updates(8)
         .get_updates_read_timeout(config.poll_timeout.total_seconds() + 10)
     )
     if config.is_webhook:
@@ -175,19 +178,36 @@ class TelegramFrontEnd:
     # ---- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Meet the bot (getMe; a refused token stops newsbot here), then receive updates in the background."""
-        application = self._application
+        """Meet the bot (getMe) and receive updates in the background.
+
+        A refused token stops newsbot here. A Bot API that cannot be reached is retried in the
+        background instead: polling outlets and queueing alerts must go on through an outage.
+        """
         try:
-            await application.initialize()
+            await self._initialize()
+        except InvalidToken:
+            # PTB's message quotes the token itself.
+            raise TelegramStartError("Telegram refused the bot token (NEWSBOT_TELEGRAM_TOKEN)") from None
         except TelegramError as error:
-            await application.bot.shutdown()  # the HTTP connections getMe opened
-            if isinstance(error, InvalidToken):
-                # PTB's message quotes the token itself.
-                raise TelegramStartError("Telegram refused the bot token (NEWSBOT_TELEGRAM_TOKEN)") from None
-            raise TelegramStartError(f"cannot reach the Telegram Bot API: {error}") from None
+            log.warning("telegram unreachable at start-up, retrying in the background: %s", error)
+            self._connecting = asyncio.create_task(self._start_when_reachable(), name="telegram-start")
+            return
+        await self._begin()
+        # Connecting is retried in the background for the same reason.
+        self._connecting = asyncio.create_task(self._connect(), name="telegram-connect")
+
+    async def _initialize(self) -> None:
+        try:
+            await self._application.initialize()
+        except TelegramError:
+            await self._application.bot.shutdown()  # the HTTP connections getMe opened
+            raise
+
+    async def _begin(self) -> None:
+        """The command menu, the Application, and the webhook server when configured."""
         try:
             await self._set_commands()
-            await application.start()
+            await self._application.start()
             if self._config.is_webhook:
                 await self._serve_webhook()
         except BaseException as error:
@@ -196,10 +216,35 @@ class TelegramFrontEnd:
                 where = f"{self._config.webhook_listen}:{self._config.webhook_port}"
                 raise TelegramStartError(f"cannot listen for Telegram webhooks on {where}: {error}") from None
             raise
-        # Connecting is retried in the background: Telegram being unreachable at start-up must not
-        # stop polling outlets and queueing alerts.
-        self._connecting = asyncio.create_task(self._connect(), name="telegram-connect")
-        log.info("telegram front-end started", extra={"bot": application.bot.username})
+        log.info("telegram front-end started", extra={"bot": self._application.bot.username})
+
+    async def _start_when_reachable(self) -> None:
+        delay = timedelta(seconds=1)
+        while not await self._waited(delay):
+            try:
+                await self._initialize()
+            except InvalidToken:
+                log.error("telegram refused the token, no updates will be received")
+                return
+            except TelegramError as error:
+                log.warning("telegram still unreachable, retrying in %ds: %s", delay.total_seconds(), error)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+                continue
+            try:
+                await self._begin()
+            except TelegramStartError as error:
+                log.error("telegram front-end not started: %s", error)
+                return
+            await self._connect()
+            return
+
+    async def _waited(self, delay: timedelta) -> bool:
+        """Wait `delay` unless stopping first; True when stopping."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), delay.total_seconds())
+        except TimeoutError:
+            return False
+        return True
 
     async def stop_receiving(self) -> None:
         """Stop taking new updates (polling or webhook); updates already taken still get answered."""

@@ -148,7 +148,8 @@ async def test_enabling_a_chat_keeps_its_flood_wait(engine: AsyncEngine) -> None
         held_until = (
             await connection.execute(select(destinations.c.held_until).where(destinations.c.id == chat.id))
         ).scalar_one()
-    assert held_until is not None and held_until.replace(tzinfo=UTC) == NOW + timedelta(seconds=30)
+    assert held_until is not None
+    assert held_until.replace(tzinfo=UTC) == NOW + timedelta(seconds=30)
 
 
 async def test_readdress_gives_a_migrated_group_its_new_chat_id(engine: AsyncEngine) -> None:

@@ -372,6 +372,21 @@ async def test_failing_start_up_calls_are_logged_in_one_line_and_the_bot_still_a
     assert all(record.exc_info is None for record in problems)
 
 
+async def test_an_unreachable_bot_api_at_start_up_is_retried_and_does_not_stop_newsbot(
+    telegram_api: TelegramApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    telegram_api.script("getMe", Fault(502, "Bad Gateway"))
+    with caplog.at_level(logging.WARNING, logger="bot.telegram"):
+        async with running(telegram_api) as harness:  # start() returned; getMe succeeded a second later
+            sent = await harness.reply_to(text_message(JOURNALIST, JOURNALIST, "/help"))
+
+    assert sent["text"] == "help &lt;&gt; article None"
+    assert len(telegram_api.calls_of("getMe")) == 2
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.name.startswith("bot.telegram")] == [
+        "telegram unreachable at start-up, retrying in the background"
+    ]
+
+
 async def test_webhook_mode_registers_the_url_and_takes_updates_posted_with_the_secret(
     telegram_api: TelegramApiServer,
 ) -> None:
