@@ -84,6 +84,8 @@ PAGE_SIZE = 10
 MAX_TOPIC_NAME = 200
 MAX_NOTE = 1000
 MAX_TOPIC_BUTTONS = 45
+# Every subscribed topic is matched against every article: one chat cannot grow that without bound.
+MAX_SUBSCRIPTIONS = 50
 MAX_OUTLETS_LISTED = 40
 WORST_OUTLETS = 5
 DEFAULT_TREND_DAYS = 30
@@ -340,6 +342,9 @@ class Commands:
         return say(await self._subscribe_topic(request.chat, topic))
 
     async def _subscribe_topic(self, chat: ChatRef, topic: KnownTopic) -> str:
+        followed = await self._subscriptions(chat)
+        if len(followed) >= MAX_SUBSCRIPTIONS and topic.id not in {known.id for known in followed}:
+            return f"This chat follows {len(followed)} topics, the most one chat may: unsubscribe from one first."
         destination = await self._enabled_destination(chat)
         if await self._catalog.subscribe_to(destination.id, topic.id, self._now()):
             return f"Subscribed: this chat gets alerts about {topic.name}."

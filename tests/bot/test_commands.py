@@ -10,7 +10,7 @@ from PIL import Image as PillowImage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import callbacks
-from bot.commands import COMMANDS, FAILED, STALE_BUTTON, ChatKind, ChatRef
+from bot.commands import COMMANDS, FAILED, MAX_SUBSCRIPTIONS, STALE_BUTTON, ChatKind, ChatRef
 from bot.replies import Reply, Style
 from bot.searches import SearchStore
 from core.digest import DeliveryPlan, DigestMode, QuietHours
@@ -128,6 +128,17 @@ async def test_subscribe_to_a_query_makes_a_topic_that_is_watched(room: Newsroom
     assert await followed(room, PRIVATE) == ['Tokayev AND "Astana"']
     watched = await room.catalog.watched_topics([])
     assert [(topic.name, topic.query) for topic in watched] == [('Tokayev AND "Astana"',) * 2]
+
+
+async def test_one_chat_follows_at_most_fifty_topics(room: Newsroom) -> None:
+    for number in range(MAX_SUBSCRIPTIONS):
+        assert not (await room.run(PRIVATE, f"subscribe lead{number}")).is_error
+
+    refused = text_of(await room.run(PRIVATE, "subscribe one_more"))
+
+    assert refused == "This chat follows 50 topics, the most one chat may: unsubscribe from one first."
+    assert len(await followed(room, PRIVATE)) == MAX_SUBSCRIPTIONS
+    assert text_of(await room.run(PRIVATE, "subscribe lead0")) == "This chat already follows lead0."
 
 
 async def test_subscribe_to_a_malformed_query_says_where_it_broke(room: Newsroom) -> None:
