@@ -239,6 +239,14 @@ class Commands:
             await self._catalog.set_enabled(destination.id, False)
             log.info("chat removed the bot", extra={"destination_id": destination.id})
 
+    async def chat_added(self, chat: ChatRef) -> None:
+        """The bot was added (back) to the chat: a chat it serves gets its subscriptions' alerts again."""
+        if not self._access.serves(chat):
+            log.info("bot added to a chat it does not serve", extra={"chat": chat.address})
+            return
+        destination = await self._enabled_destination(chat)
+        log.info("chat added the bot", extra={"destination_id": destination.id})
+
     async def _pressed(self, request: CommandRequest, callback: callbacks.Callback) -> Answer:
         action = callback.action
         if action is callbacks.Action.SUMMARY:

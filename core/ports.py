@@ -156,16 +156,6 @@ class SentAlerts(Protocol):
         ...
 
 
-class DestinationRegistry(Protocol):
-    """Chats and channels as destinations, created and enabled when the bot is added to one."""
-
-    async def ensure_destination(
-        self, platform: Platform, address: str, title: str, now: datetime
-    ) -> Destination: ...
-
-    async def set_enabled(self, destination_id: int, enabled: bool) -> None: ...
-
-
 class Destinations(Protocol):
     """Where alerts go, as the chat platforms name them."""
 

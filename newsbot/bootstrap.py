@@ -157,7 +157,7 @@ def serve_telegram(app: App, config: TelegramConfig, probe: OutletProbe) -> None
         timezone=app.settings.delivery.timezone,
     )
     app.channels[Platform.TELEGRAM] = TelegramChannel(application.bot, app.catalog, telegram.admins)
-    front_end = TelegramFrontEnd(application, commands, app.outbox, app.catalog, config)
+    front_end = TelegramFrontEnd(application, commands, app.outbox, config)
     app.front_ends = (*app.front_ends, front_end)
 
 

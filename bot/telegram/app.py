@@ -12,7 +12,7 @@ import asyncio
 import hmac
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -44,7 +44,7 @@ from bot.telegram.updates import (
     parse_command,
 )
 from core.models import Platform
-from core.ports import DestinationRegistry, SentAlerts
+from core.ports import SentAlerts
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ class CommandService(Protocol):
     async def press(self, request: CommandRequest, data: str) -> Answer: ...
 
     async def chat_removed(self, chat: ChatRef) -> None: ...
+
+    async def chat_added(self, chat: ChatRef) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +142,11 @@ class TelegramFrontEnd:
         application: TelegramApplication,
         commands: CommandService,
         sent_alerts: SentAlerts,
-        destinations: DestinationRegistry,
         config: TelegramConfig,
     ) -> None:
         self._application = application
         self._commands = commands
         self._sent_alerts = sent_alerts
-        self._destinations = destinations
         self._config = config
         self._stopping = asyncio.Event()
         self._connecting: asyncio.Task[None] | None = None
@@ -430,11 +430,7 @@ class TelegramFrontEnd:
                 await self._commands.chat_removed(chat_ref(chat))
                 log.info("telegram bot removed from a chat", extra={"chat_id": chat.id})
             elif before in GONE and after not in GONE:
-                ref = chat_ref(chat)
-                destination = await self._destinations.ensure_destination(
-                    Platform.TELEGRAM, ref.address, ref.title, datetime.now(UTC)
-                )
-                await self._destinations.set_enabled(destination.id, True)
+                await self._commands.chat_added(chat_ref(chat))
                 log.info("telegram bot added to a chat", extra={"chat_id": chat.id})
         except Exception:
             log.exception("telegram membership change not handled", extra={"update_id": update.update_id})

@@ -502,6 +502,19 @@ async def test_allowed_chats_refuse_other_chats_except_start_and_help(engine: As
     assert not (await room.run(slack, "subscribe CSTO")).is_error  # the list is Telegram's
 
 
+async def test_a_chat_that_adds_the_bot_back_gets_alerts_again_if_it_is_served(engine: AsyncEngine) -> None:
+    room = await open_newsroom(engine, allowed_chats={Platform.TELEGRAM: {GROUP.address}})
+    await room.run(GROUP, "subscribe CSTO")
+    await room.commands.chat_removed(GROUP)
+
+    await room.commands.chat_added(GROUP)
+    await room.commands.chat_added(CHANNEL)  # not in allowed_chats: nothing is made for it
+
+    await room.publish(await room.outlet("TASS"), 1, "CSTO summit", alert=True)
+    assert await room.queued_for(GROUP) == 1
+    assert await room.catalog.find_destination(CHANNEL.platform, CHANNEL.address) is None
+
+
 async def test_search_narrows_by_source_and_language(room: Newsroom) -> None:
     await room.publish(await room.outlet("Kazinform"), 1, "CSTO drill in Almaty")
     await room.publish(await room.outlet("Lenta"), 2, "CSTO summit in Moscow")

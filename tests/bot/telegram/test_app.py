@@ -52,6 +52,8 @@ class FakeCommands:
     requests: list[CommandRequest] = field(default_factory=list)
     presses: list[tuple[CommandRequest, str]] = field(default_factory=list)
     removed: list[ChatRef] = field(default_factory=list)
+    added: list[ChatRef] = field(default_factory=list)
+    membership_changed: asyncio.Event = field(default_factory=asyncio.Event)
     members: list[bool] = field(default_factory=list)
     failing: bool = False
 
@@ -85,6 +87,17 @@ class FakeCommands:
 
     async def chat_removed(self, chat: ChatRef) -> None:
         self.removed.append(chat)
+        self.membership_changed.set()
+
+    async def chat_added(self, chat: ChatRef) -> None:
+        self.added.append(chat)
+        self.membership_changed.set()
+
+    async def membership_changes(self, count: int) -> None:
+        """Wait until `count` additions and removals were handled (updates run concurrently)."""
+        while len(self.added) + len(self.removed) < count:
+            self.membership_changed.clear()
+            await asyncio.wait_for(self.membership_changed.wait(), 10)
 
 
 @dataclass
@@ -96,27 +109,11 @@ class FakeSentAlerts:
 
 
 @dataclass
-class FakeDestinations:
-    enabled: dict[str, bool] = field(default_factory=dict)
-
-    async def ensure_destination(
-        self, platform: Platform, address: str, title: str, now: datetime
-    ) -> Destination:
-        self.enabled.setdefault(address, False)
-        return Destination(len(self.enabled), platform, address, title)
-
-    async def set_enabled(self, destination_id: int, enabled: bool) -> None:
-        address = list(self.enabled)[destination_id - 1]
-        self.enabled[address] = enabled
-
-
-@dataclass
 class Harness:
     server: TelegramApiServer
     front_end: TelegramFrontEnd
     commands: FakeCommands
     sent_alerts: FakeSentAlerts
-    destinations: FakeDestinations
 
     async def reply_to(self, update: dict[str, Any], method: str = "sendMessage") -> dict[str, Any]:
         """Push an update and return the parameters of the next `method` call it causes."""
@@ -142,9 +139,9 @@ async def running(
 ) -> AsyncIterator[Harness]:
     config = config_for(server, **changes)
     commands = commands or FakeCommands()
-    sent_alerts, destinations = FakeSentAlerts(), FakeDestinations()
-    front_end = TelegramFrontEnd(build_application(config), commands, sent_alerts, destinations, config)
-    harness = Harness(server, front_end, commands, sent_alerts, destinations)
+    sent_alerts = FakeSentAlerts()
+    front_end = TelegramFrontEnd(build_application(config), commands, sent_alerts, config)
+    harness = Harness(server, front_end, commands, sent_alerts)
     await harness.front_end.start()
     try:
         await asyncio.wait_for(harness.front_end.connected.wait(), 10)
@@ -344,14 +341,13 @@ async def test_removal_stops_a_chat_and_being_added_enables_it(telegram_api: Tel
         await telegram_api.push_update(my_chat_member(GROUP, ADMIN, bot, "left", "member"))
         await telegram_api.push_update(my_chat_member(GROUP, ADMIN, bot, "member", "kicked"))
         await telegram_api.push_update(my_chat_member(JOURNALIST, JOURNALIST, bot, "member", "kicked"))
-        # The last update has been handled once the command after it is answered.
-        await harness.reply_to(text_message(ADMIN, ADMIN, "/status"))
+        await harness.commands.membership_changes(3)
 
-    assert harness.destinations.enabled == {str(GROUP): True}
-    assert [(chat.address, chat.kind) for chat in harness.commands.removed] == [
+    assert [(chat.address, chat.kind) for chat in harness.commands.added] == [(str(GROUP), ChatKind.GROUP)]
+    assert {(chat.address, chat.kind) for chat in harness.commands.removed} == {
         (str(GROUP), ChatKind.GROUP),
         (str(JOURNALIST), ChatKind.PRIVATE),
-    ]
+    }
 
 
 async def test_failing_start_up_calls_are_logged_in_one_line_and_the_bot_still_answers(
@@ -438,9 +434,7 @@ async def test_a_refused_token_stops_start_up_with_a_line_that_does_not_quote_it
     telegram_api: TelegramApiServer,
 ) -> None:
     config = replace(config_for(telegram_api), token="987654:not-the-token")
-    front_end = TelegramFrontEnd(
-        build_application(config), FakeCommands(), FakeSentAlerts(), FakeDestinations(), config
-    )
+    front_end = TelegramFrontEnd(build_application(config), FakeCommands(), FakeSentAlerts(), config)
 
     with pytest.raises(TelegramStartError) as error:
         await front_end.start()
