@@ -236,7 +236,9 @@ class TelegramChannel:
                 # A rejected message is not a message: the plain twin goes at once, not after the pace.
                 log.warning("telegram rejected our HTML; sending plain text", extra={"chat": address})
                 return await self._request(replace(attempt, html=False), now)
-            return Unreachable(describe(error))  # chat not found, no rights to send…
+            # Chat not found, no rights to send…: paused like a blocked chat, so the admins hear of it.
+            await self._tell_admins(attempt.destination, error)
+            return Unreachable(describe(error))
         except NetworkError as error:  # TimedOut too: the alert is retried, never lost
             return RetryLater(error_delay(attempt.attempts), describe(error))
         except TelegramError as error:
@@ -290,7 +292,7 @@ class TelegramChannel:
         name = destination.title or destination.address
         notice = (
             f"Alerts to {name} ({destination.address}) are paused: {error.message}. "
-            "Queued alerts wait and go out once the chat is enabled again."
+            "Queued alerts wait and go out once the chat is enabled again (/start in it)."
         )
         for admin in self._admins:
             if str(admin) == destination.address:

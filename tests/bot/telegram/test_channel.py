@@ -216,11 +216,14 @@ async def test_a_timeout_is_retried_later_never_lost(
     assert "TimedOut" in outcome.reason
 
 
-async def test_a_chat_that_is_not_found_is_unreachable(
+async def test_a_chat_that_is_not_found_is_unreachable_and_the_admins_are_told(
     channel: TelegramChannel, telegram_api: TelegramApiServer
 ) -> None:
-    telegram_api.script("sendMessage", chat_not_found())
+    telegram_api.script("sendMessage", chat_not_found(), chat_id=4242)
     assert await channel.send(REPORTER, alert(1)) == Unreachable("BadRequest: Chat not found")
+    for admin in ADMINS:
+        (notice,) = telegram_api.calls_of("sendMessage", chat_id=admin)
+        assert "Reporter (4242) are paused" in notice.params["text"]
 
 
 async def test_an_edit_rewrites_the_sent_alert(
