@@ -240,6 +240,9 @@ def expand_term(word: str) -> tuple[str, ...]:
         cyrillic = cyrillic_readings(base)
     else:
         return (base,)
+    if not cyrillic:
+        # No likely Cyrillic reading (Circumcircles, Cccc): the name matches as written.
+        return (base,)
     primary = cyrillic[0]
     latin = [base] if _LATIN_WORD.fullmatch(base) else []
     for reading in cyrillic[:2]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.names import MIN_NAME_LENGTH, case_forms, expand_term, is_name_word
+from core.normalize import fold
 
 
 @pytest.mark.parametrize(
@@ -74,3 +77,21 @@ def test_is_name_word(word: str, expected: bool) -> None:
 
 def test_short_words_take_no_endings() -> None:
     assert case_forms("ли"[: MIN_NAME_LENGTH - 1]) == ()
+
+
+@pytest.mark.parametrize("word", ["Cccc", "Circumcircles", "Concurrentmodificationexception"])
+def test_a_name_without_cyrillic_reading_matches_as_written(word: str) -> None:
+    assert expand_term(word) == (word.casefold(),)
+
+
+@given(
+    st.text(
+        alphabet="abcdefghijklmnopqrstuvwxyzабвгдежзийклмнопрстуфхцчшщъыьэюяёәғқңөұүһі",
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_every_capitalised_word_expands_to_itself_and_a_bounded_set(word: str) -> None:
+    spellings = expand_term(word.capitalize())
+    assert spellings[0] == fold(word).strip()
+    assert len(spellings) <= 60
