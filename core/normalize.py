@@ -195,6 +195,15 @@ def _script_table(codec: str) -> bytes:
     return bytes(scripts)
 
 
+def _touch(scripts: bytes) -> bool:
+    """True when a Latin letter touches a Cyrillic one in a text's script bytes (_script_table).
+
+    Looks for a b"C" first: a two-byte search tests its last byte at every position, so b"LC"
+    over English text (mostly b"L", no b"C") costs far more than the memchr that settles it.
+    """
+    return b"C" in scripts and (b"LC" in scripts or b"CL" in scripts)
+
+
 def _may_mix_scripts(folded: str) -> bool:
     """False when no Latin letter of a folded text touches a Cyrillic one (a byte search)."""
     if _MIXED_CYRILLIC.search(folded) is None:
@@ -202,8 +211,7 @@ def _may_mix_scripts(folded: str) -> bool:
     encoded = folded.encode(_CODECS[0], "replace")
     if _REPLACEMENT in encoded:
         return True  # a letter kz1048 lacks (folded text has no "?" of its own): ask the regex
-    scripts = encoded.translate(_script_table(_CODECS[0]))
-    return b"LC" in scripts or b"CL" in scripts
+    return _touch(encoded.translate(_script_table(_CODECS[0])))
 
 
 def _translate(text: str) -> tuple[str, bool]:
@@ -225,8 +233,7 @@ def _translate(text: str) -> tuple[str, bool]:
     translated = folded.decode(codec)
     if _MARKER not in translated:
         # A Latin letter beside a Cyrillic one, found by two byte searches instead of a regex.
-        scripts = folded.translate(_script_table(codec))
-        return translated, b"LC" in scripts or b"CL" in scripts
+        return translated, _touch(folded.translate(_script_table(codec)))
     pieces: list[str] = []
     position = 0
     start = translated.find(_MARKER)
