@@ -155,10 +155,14 @@ class FoldedText:
 
 
 # str.translate looks every non-ASCII character up in a dict, which costs more than the rest of
-# matching; bytes.translate over a one-byte encoding is a C table lookup. Kazakh Windows (kz1048)
-# encodes ASCII, Russian, Kazakh and typographic punctuation, most of the text a watcher sees;
-# Western European text goes through cp1252. The rare other characters are encoded as "?"; every
-# "?" byte translates to the marker, and marker runs are then folded from the original text.
+# matching; bytes.translate over a one-byte encoding is a C table lookup. Latin-1 comes first: its
+# encoder is a plain C loop (a charmap codec's costs about ten times as much per character) and it
+# holds English, Portuguese, French and German text but for a few typographic characters (’ “ ” —),
+# which are encoded as "?". Text with many characters outside it (Russian, Kazakh) goes through
+# Kazakh Windows (kz1048: ASCII, Russian, Kazakh, typographic punctuation), or cp1252 when that
+# suits better. Every "?" byte translates to the marker, and marker runs are then folded from the
+# original text.
+_LATIN_1 = "latin-1"
 _CODECS = ("kz1048", "cp1252")
 _REPLACEMENT = ord("?")
 
@@ -220,20 +224,25 @@ def _translate(text: str) -> tuple[str, bool]:
     if text.isascii():
         # str.translate has a fast path of its own for ASCII; a folded ASCII text has no Cyrillic.
         return text.translate(_TABLE), False
-    codec = _CODECS[0]
+    codec = _LATIN_1
     encoded = text.encode(codec, "replace")
-    if encoded.count(_REPLACEMENT) > len(encoded) // 32 + 8:
-        # Many characters outside kz1048 (French, Portuguese, ...): cp1252 when it suits better.
-        other = text.encode(_CODECS[1], "replace")
-        if other.count(_REPLACEMENT) < encoded.count(_REPLACEMENT):
-            codec, encoded = _CODECS[1], other
-        if encoded.count(_REPLACEMENT) > len(encoded) // 32 + 8:
-            return text.translate(_TABLE), True
+    if _many_unencodable(encoded):
+        codec = _CODECS[0]
+        encoded = text.encode(codec, "replace")
+        if _many_unencodable(encoded):
+            # Many characters outside kz1048 (Polish, Czech, ...): cp1252 when it suits better.
+            other = text.encode(_CODECS[1], "replace")
+            if other.count(_REPLACEMENT) < encoded.count(_REPLACEMENT):
+                codec, encoded = _CODECS[1], other
+            if _many_unencodable(encoded):
+                return text.translate(_TABLE), True
     folded = encoded.translate(_byte_table(codec))
     translated = folded.decode(codec)
+    # A Latin letter beside a Cyrillic one, found by byte searches instead of a regex; Latin-1
+    # has no Cyrillic letter, so only its marker runs can bring one.
+    mixed = codec != _LATIN_1 and _touch(folded.translate(_script_table(codec)))
     if _MARKER not in translated:
-        # A Latin letter beside a Cyrillic one, found by two byte searches instead of a regex.
-        return translated, _touch(folded.translate(_script_table(codec)))
+        return translated, mixed
     pieces: list[str] = []
     position = 0
     start = translated.find(_MARKER)
@@ -241,19 +250,37 @@ def _translate(text: str) -> tuple[str, bool]:
         end = start + 1
         while end < len(translated) and translated[end] == _MARKER:
             end += 1
+        piece = text[start:end].translate(_TABLE)
+        # Typographic characters fold to spaces; a piece with other letters may bring a script.
+        mixed = mixed or not piece.isascii()
         pieces.append(translated[position:start])
-        pieces.append(text[start:end].translate(_TABLE))
+        pieces.append(piece)
         position = end
         start = translated.find(_MARKER, end)
     pieces.append(translated[position:])
-    return "".join(pieces), True
+    return "".join(pieces), mixed or codec != _LATIN_1
+
+
+def _many_unencodable(encoded: bytes) -> bool:
+    """True when a text's encoding replaced too many characters for marker runs to pay off."""
+    return _REPLACEMENT in encoded and encoded.count(_REPLACEMENT) > len(encoded) // 32 + 8
 
 
 def fold_text(text: str) -> FoldedText:
     """Fold a text for matching once; one table translation unless it has irregular letters."""
+    return _fold_translated(text, *_translate(text))
+
+
+def fold_text_generally(text: str) -> FoldedText:
+    """`fold_text` without the one-byte fast paths: the reference they must agree with."""
+    return _fold_translated(text, text.translate(_TABLE), True)
+
+
+def _fold_translated(text: str, fast: str, mixed: bool) -> FoldedText:
+    """The folded text given `text.translate(_TABLE)` (computed any way) and whether it may mix
+    scripts (True is always safe: the exact check then decides)."""
     # Without irregular characters whole-text NFKC equals per-character NFKC, so one translate
     # does it all and offsets are unchanged.
-    fast, mixed = _translate(text)
     if _MARKER not in fast:
         if mixed and not fast.isascii() and _may_mix_scripts(fast):
             fast = _fold_lookalikes(fast, _MIXED_LOWER)

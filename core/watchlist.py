@@ -81,7 +81,7 @@ _Node = _Atom | _Lang | _Not | _All | _Any
 
 @dataclass(frozen=True, slots=True)
 class _CompiledTopic:
-    topic: Topic
+    name: str
     expr: _Node
     # Terms under an even number of NOTs, per field: the words worth showing.
     positives: Mapping[str, frozenset[int]]
@@ -119,6 +119,13 @@ class _Scan:
             found = (spans, tuple(dict.fromkeys([original[start:end] for start, end in spans])))
         self._found[term] = found
         return found
+
+    def explain(self, topic: str, term: int) -> TopicMatch:
+        """The match of a topic that shows only `term`, found in this field."""
+        spans, words = self.found(term)
+        if len(spans) == 1:  # written once: the snippet has one highlight
+            return TopicMatch(topic, words, self.field, _snippet_of_one(self.original, *spans[0]))
+        return TopicMatch(topic, words, self.field, snippet_around(self.original, spans[0], spans))
 
 
 class _Compiler:
@@ -260,7 +267,7 @@ class Watchlist:
                 field: frozenset(a.term for a in positives if field in a.fields)
                 for field in (*_TEXT_FIELDS, Scope.SOURCE.value)
             }
-            compiled.append(_CompiledTopic(topic, node, by_field, _is_disjunction(node)))
+            compiled.append(_CompiledTopic(topic.name, node, by_field, _is_disjunction(node)))
         self._topics = tuple(compiled)
         self._refs = tuple(tuple(refs) for refs in compiler.refs)
         # Most patterns are one whole word of one term: their hits skip the general loop.
@@ -323,15 +330,21 @@ class Watchlist:
         candidates.update(shown)
         found: dict[str, Hits] | None = None
         matches: list[TopicMatch] = []
+        compiled = self._topics
         for index in sorted(candidates):
-            topic = self._topics[index]
+            topic = compiled[index]
             # A disjunction is a candidate only through a title/body term it contains: it holds.
             if not topic.is_disjunction:
                 if found is None:
                     found = {scan.field: scan.hits for scan in scans}
                 if not _evaluate(topic.expr, found, text.lang):
                     continue
-            matches.append(_topic_match(topic.topic.name, shown.get(index, ()), text.title))
+            pairs = shown.get(index)
+            if pairs is not None and len(pairs) == 1:  # the common case: one term in one field
+                scan, term = pairs[0]
+                matches.append(scan.explain(topic.name, term))
+            else:
+                matches.append(_topic_match(topic.name, pairs or (), text.title))
         return tuple(matches)
 
     def _scan(self, field: str, value: str) -> _Scan:
@@ -430,12 +443,9 @@ def _topic_match(name: str, shown: Sequence[tuple[_Scan, int]], title: str) -> T
     """The words that fired (as written in the article) and a snippet of the first field."""
     if not shown:
         return TopicMatch(name, (), "title", snippet_around(title, None))
-    if len(shown) == 1:  # the common case: one term in one field
+    if len(shown) == 1:
         scan, term = shown[0]
-        spans, words = scan.found(term)
-        if len(spans) == 1:  # ... written once: the snippet has one highlight
-            return TopicMatch(name, words, scan.field, _snippet_of_one(scan.original, *spans[0]))
-        return TopicMatch(name, words, scan.field, snippet_around(scan.original, spans[0], spans))
+        return scan.explain(name, term)
     terms: dict[str, None] = {}
     fields: list[tuple[_Scan, list[Span]]] = []
     for scan, pairs in groupby(shown, key=itemgetter(0)):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from core.normalize import fold, fold_character, fold_keep_case, fold_text
+from core.normalize import fold, fold_character, fold_keep_case, fold_text, fold_text_generally
 
 
 @pytest.mark.parametrize(
@@ -31,13 +33,16 @@ from core.normalize import fold, fold_character, fold_keep_case, fold_text
         ("Ђoрђе", "ђорђе"),  # a Latin o among Serbian letters
         ("Tokаyev 😉", "tokayev  "),
         ("São Paulo: ação " * 40, "são paulo  ação " * 40),
+        ("It’s “Tokayev” — ‘SCO’? Yes… ", "it s  tokayev     sco   yes  "),
+        ("Tokayev said “Тоқаев” " + "x" * 400, "tokayev said  токаев  " + "x" * 400),
+        ("Tokayev said Tоқаев " + "x" * 400, "tokayev said токаев " + "x" * 400),  # Latin T
     ],
 )
 def test_fold(text: str, folded: str) -> None:
     assert fold(text) == folded
 
 
-@pytest.mark.parametrize("codec", ["kz1048", "cp1252"])
+@pytest.mark.parametrize("codec", ["latin-1", "kz1048", "cp1252"])
 def test_every_character_of_the_fast_codecs_folds_like_alone(codec: str) -> None:
     characters = bytes(range(256)).decode(codec, "ignore")
     for char in characters:
@@ -82,3 +87,23 @@ def test_one_to_one_text_has_no_offset_map() -> None:
     folded = fold_text("Tokayev met the SCO — «ШОС»")
     assert folded.folded_starts == ()
     assert len(folded.text) == len(folded.original)
+
+
+# Letters and signs of every path: ASCII, Latin-1, typographic punctuation, Cyrillic and Kazakh,
+# look-alikes, irregular characters (soft hyphen, zero-width, ß, ﬁ, combining marks), others; then
+# alphabets that keep a text on one fast path (Latin-1, kz1048, cp1252) without marker runs.
+_ALPHABETS = [
+    "aoceTKxy ?.-'Zéãçß\u00a0’“”—…МоскваТокаевёЁқҚңҰі\u00ad\u200b\u0301ﬁµ😉Ђђ",
+    "aoceTKxyZ ?.-'éãçÉÃ\u00a0",
+    "aoceTKxyZ ?.-«»—МоскваТОКАЕВёЁқҚңҰіӘ",
+    "aoceTKxyZ ?.-ŒœŠšŽž’“”",
+]
+
+
+@pytest.mark.parametrize("alphabet", _ALPHABETS, ids=["every-path", "latin-1", "kz1048", "cp1252"])
+def test_the_fast_paths_fold_like_the_general_one(alphabet: str) -> None:
+    @given(st.text(alphabet=alphabet, max_size=300))
+    def agree(text: str) -> None:
+        assert fold_text(text) == fold_text_generally(text)
+
+    agree()
