@@ -123,8 +123,11 @@ class _Scan:
     def explain(self, topic: str, term: int) -> TopicMatch:
         """The match of a topic that shows only `term`, found in this field."""
         spans, words = self.found(term)
-        if len(spans) == 1:  # written once: the snippet has one highlight
-            return TopicMatch(topic, words, self.field, _snippet_of_one(self.original, *spans[0]))
+        if len(spans) == 1:  # written once: the snippet's one highlight needs no sorting out
+            ((first, last),) = spans
+            start, end = _window(self.original, first, last)
+            snippet = Snippet(self.original[start:end], ((first - start, last - start),))
+            return TopicMatch(topic, words, self.field, snippet)
         return TopicMatch(topic, words, self.field, snippet_around(self.original, spans[0], spans))
 
 
@@ -461,29 +464,9 @@ def _topic_match(name: str, shown: Sequence[tuple[_Scan, int]], title: str) -> T
     return TopicMatch(name, tuple(terms), scan.field, snippet_around(scan.original, spans[0], spans))
 
 
-def _snippet_of_one(text: str, first: int, last: int) -> Snippet:
-    """`snippet_around(text, (first, last))`: the same window, with no highlights to sort out."""
-    start = first - SNIPPET_RADIUS
-    if start > 0:
-        space = text.find(" ", start, first)
-        if space >= 0:
-            start = space + 1
-    else:
-        start = 0
-    end = last + SNIPPET_RADIUS
-    if end < len(text):
-        space = text.rfind(" ", last, end)
-        if space >= 0:
-            end = space
-    return Snippet(text[start:end], ((first - start, last - start),))
-
-
-def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:
-    """About SNIPPET_RADIUS characters either side of `span`; sorted `highlights` inside marked."""
-    if span is None:
-        return Snippet(text[: 2 * SNIPPET_RADIUS])
-    first, last = span
-    # Start and end on a space so the snippet does not open or close mid-word.
+def _window(text: str, first: int, last: int) -> Span:
+    """About SNIPPET_RADIUS characters either side of text[first:last], starting and ending on a
+    space so the snippet does not open or close mid-word."""
     start = first - SNIPPET_RADIUS
     if start > 0:
         space = text.find(" ", start, first)
@@ -498,6 +481,15 @@ def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()
             end = space
     else:
         end = len(text)
+    return start, end
+
+
+def snippet_around(text: str, span: Span | None, highlights: Sequence[Span] = ()) -> Snippet:
+    """About SNIPPET_RADIUS characters either side of `span`; sorted `highlights` inside marked."""
+    if span is None:
+        return Snippet(text[: 2 * SNIPPET_RADIUS])
+    first, last = span
+    start, end = _window(text, first, last)
     if not highlights or (len(highlights) == 1 and highlights[0] == span):
         # The one highlight is `span`, always inside the snippet (the common case).
         return Snippet(text[start:end], ((first - start, last - start),))
