@@ -238,7 +238,12 @@ class Fetcher:
             aiohttp.ThreadedResolver(), self.policy.allow_private_networks
         )
         connector = aiohttp.TCPConnector(
-            resolver=resolver, limit=self.policy.global_limit, limit_per_host=self.policy.per_host_limit
+            resolver=resolver,
+            limit=self.policy.global_limit,
+            limit_per_host=self.policy.per_host_limit,
+            # Every new connection asks the guard, which sees every answer. aiohttp's own cache saves
+            # nothing for polls minutes apart, yet costs a task and a shield per new host.
+            use_dns_cache=False,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,

@@ -15,6 +15,7 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 METADATA = ipaddress.ip_address("169.254.169.254")
+CACHED_URL_CHARS = 1024
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -90,6 +91,20 @@ class Refusal:
 
 def fetchable_url(url: str, allow_private_networks: bool) -> URL | Refusal:
     """`url` parsed as aiohttp will connect to it, or why it may not be fetched. Names are checked again when they resolve."""
+    # The verdict depends on the text alone (names are judged again at every connection), so it can
+    # be remembered; not for long URLs, which sitemaps and redirects choose and could fill memory with.
+    if len(url) <= CACHED_URL_CHARS:
+        return checked_url(url, allow_private_networks)
+    return check_url(url, allow_private_networks)
+
+
+@lru_cache(maxsize=4096)
+def checked_url(url: str, allow_private_networks: bool) -> URL | Refusal:
+    """check_url, remembered: the same outlets are polled by the same URLs all day."""
+    return check_url(url, allow_private_networks)
+
+
+def check_url(url: str, allow_private_networks: bool) -> URL | Refusal:
     try:
         # yarl is what aiohttp connects with, so its reading of the host is the one that counts;
         # the fetcher hands aiohttp this very URL object, so there is no second reading.
@@ -117,8 +132,9 @@ def refusal_reason(url: str, allow_private_networks: bool) -> str | None:
 class GuardedResolver(AbstractResolver):
     """Refuses a name if any of its DNS answers is not public, so DNS cannot point us inward.
 
-    aiohttp connects only to the addresses its resolver returns, and resolves for every new
-    connection, so this is also the check at connect time (no rebinding between check and use).
+    aiohttp connects only to the addresses its resolver returns, and with its DNS cache off (the
+    fetcher's setting) it resolves for every new connection, so this is also the check at connect
+    time (no rebinding between check and use).
     """
 
     def __init__(self, dns: AbstractResolver, allow_private_networks: bool) -> None:
