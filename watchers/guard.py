@@ -26,7 +26,7 @@ NAME_ONLY = re.compile(r"[a-z0-9.-]*[g-wyz-][a-z0-9.-]*", re.IGNORECASE)
 
 
 class RefusedAddress(OSError):
-    """Raised from the resolver so aiohttp aborts the connection before it is made."""
+    """Raised from the resolver so the connection is never made."""
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -90,7 +90,7 @@ class Refusal:
 
 
 def fetchable_url(url: str, allow_private_networks: bool) -> URL | Refusal:
-    """`url` parsed as aiohttp will connect to it, or why it may not be fetched. Names are checked again when they resolve."""
+    """`url` parsed as the fetcher will connect to it, or why it may not be fetched. Names are checked again when they resolve."""
     # The verdict depends on the text alone (names are judged again at every connection), so it can
     # be remembered; not for long URLs, which sitemaps and redirects choose and could fill memory with.
     if len(url) <= CACHED_URL_CHARS:
@@ -106,8 +106,8 @@ def checked_url(url: str, allow_private_networks: bool) -> URL | Refusal:
 
 def check_url(url: str, allow_private_networks: bool) -> URL | Refusal:
     try:
-        # yarl is what aiohttp connects with, so its reading of the host is the one that counts;
-        # the fetcher hands aiohttp this very URL object, so there is no second reading.
+        # The fetcher's connections dial the host of this very URL object (yarl's reading, as
+        # aiohttp's), so the host judged here is the host dialled: there is no second reading.
         parsed = URL(url)
         host = parsed.raw_host
     except (ValueError, TypeError):
@@ -132,9 +132,8 @@ def refusal_reason(url: str, allow_private_networks: bool) -> str | None:
 class GuardedResolver(AbstractResolver):
     """Refuses a name if any of its DNS answers is not public, so DNS cannot point us inward.
 
-    aiohttp connects only to the addresses its resolver returns, and with its DNS cache off (the
-    fetcher's setting) it resolves for every new connection, so this is also the check at connect
-    time (no rebinding between check and use).
+    The fetcher's connections dial only the addresses this returns, and resolve for every new
+    connection, so this is also the check at connect time (no rebinding between check and use).
     """
 
     def __init__(self, dns: AbstractResolver, allow_private_networks: bool) -> None:
