@@ -173,6 +173,8 @@ class Connections:
                 host = host.rstrip(".") + "."  # as aiohttp: a fully qualified name keeps one trailing dot
             resolved = await self._resolver.resolve(host, port, socket.AF_UNSPEC)
             answers = [(answer["host"], answer["port"]) for answer in resolved]
+            if not answers:
+                raise socket.gaierror(socket.EAI_NONAME, f"{host} has no address")
         return [
             (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, to, 0, 0))
             if ":" in address

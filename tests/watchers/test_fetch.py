@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import zlib
 from collections.abc import AsyncIterator
@@ -291,3 +292,33 @@ async def test_interim_answers_are_skipped() -> None:
         result = await fetcher.get(f"http://127.0.0.1:{port}/feed")
     assert isinstance(result, Response)
     assert (result.status, result.body, result.headers["etag"]) == (200, b"ok", '"e"')
+
+
+async def test_a_name_without_addresses_is_a_value() -> None:
+    resolver = GuardedResolver(FakeDNS({"empty.example": []}), allow_private_networks=False)
+    async with Fetcher(FetchPolicy(), resolver) as fetcher:
+        result = await fetcher.get("http://empty.example/feed")
+    assert result == FetchError("cannot connect to empty.example:80: no such host")
+
+
+async def test_an_idle_connection_the_server_dropped_is_replaced_once() -> None:
+    # The server answers one request per connection and hangs up on the next, as a server whose
+    # keep-alive ran out just as we reused the connection: the request goes again on a new one.
+    connections = 0
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    listener = await asyncio.start_server(answer_once, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/feed"
+    async with listener, Fetcher(LOOPBACK) as fetcher:
+        results = [await fetcher.get(url), await fetcher.get(url)]
+    assert [(r.status, r.body) for r in results if isinstance(r, Response)] == [(200, b"ok"), (200, b"ok")]
+    assert connections == 2
