@@ -100,12 +100,17 @@ class Connections:
             self._expiry = self._loop.call_later(KEEPALIVE_SECONDS, self._expire)
 
     async def close(self) -> None:
+        """Close every connection, idle or in use, and wait until each has closed (as aiohttp did)."""
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
         self._idle.clear()
+        closing = []
         for protocol in list(self._open):
             self._close(protocol)
+            if (closed := protocol.closed) is not None:
+                closing.append(closed)
+        await asyncio.gather(*closing, return_exceptions=True)
 
     def _request(self, url: URL, headers: Mapping[str, str]) -> bytes:
         lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {url.host_port_subcomponent}\r\n{self._headers}"]
