@@ -12,7 +12,6 @@ ResponseHandler is not among aiohttp's documented names, hence the narrow aiohtt
 from __future__ import annotations
 
 import asyncio
-import base64
 import socket
 import ssl
 from collections.abc import Mapping
@@ -115,8 +114,10 @@ class Connections:
     def _request(self, url: URL, headers: Mapping[str, str]) -> bytes:
         lines = [f"GET {url.raw_path_qs} HTTP/1.1\r\nHost: {url.host_port_subcomponent}\r\n{self._headers}"]
         if url.raw_user or url.raw_password:
-            credentials = f"{url.user or ''}:{url.password or ''}".encode()
-            lines.append(f"Authorization: Basic {base64.b64encode(credentials).decode()}\r\n")
+            # Credentials in the URL are sent to its host, each hop's own, as aiohttp's session sent them.
+            lines.append(
+                f"Authorization: {aiohttp.encode_basic_auth(url.user or '', url.password or '')}\r\n"
+            )
         cookies = self._cookies.filter_cookies(url)
         if cookies:
             lines.append(f"Cookie: {cookies.output(header='', sep=';').strip()}\r\n")

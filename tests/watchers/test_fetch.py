@@ -322,3 +322,11 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_once() -> None:
         results = [await fetcher.get(url), await fetcher.get(url)]
     assert [(r.status, r.body) for r in results if isinstance(r, Response)] == [(200, b"ok"), (200, b"ok")]
     assert connections == 2
+
+
+async def test_credentials_in_the_url_are_sent_to_its_host(server: FeedServer) -> None:
+    server.serve("/feed", Route(rss([])))
+    async with Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(f"http://reader:s3cret@127.0.0.1:{server.port}/feed")
+    assert isinstance(result, Response)
+    assert server.requests[0][1]["Authorization"] == "Basic cmVhZGVyOnMzY3JldA=="
