@@ -16,9 +16,11 @@ from urllib.parse import urljoin
 import aiohttp
 import brotli
 from aiohttp.abc import AbstractResolver
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from core.models import Validators
+from watchers.connections import CannotConnect, Connections
 from watchers.freshness import cache_lifetime, delta_seconds
 from watchers.guard import GuardedResolver, Refusal, RefusedAddress, fetchable_url
 
@@ -220,34 +222,28 @@ class Slot:
 
 
 class Fetcher:
-    """One aiohttp session for all outlets; use as `async with Fetcher(policy) as fetcher`.
+    """One set of keep-alive connections for all outlets; use as `async with Fetcher(policy) as fetcher`.
 
     `resolver` is what connections resolve names with: by default the system resolver behind the
     guard. Tests pass the guard over a fake DNS, inside a table that routes public-looking
-    addresses to loopback servers.
+    addresses to loopback servers. No proxy or credentials come from the environment: nothing here
+    reads it, so nothing can route around the guard.
     """
 
     def __init__(self, policy: FetchPolicy, resolver: AbstractResolver | None = None) -> None:
         self.policy = policy
         self._resolver = resolver
-        self._session: aiohttp.ClientSession | None = None
+        self._connections: Connections | None = None
         self._gates = Gates(policy.per_host_limit, policy.global_limit)
 
     async def __aenter__(self) -> Fetcher:
         resolver = self._resolver or GuardedResolver(
             aiohttp.ThreadedResolver(), self.policy.allow_private_networks
         )
-        connector = aiohttp.TCPConnector(
-            resolver=resolver, limit=self.policy.global_limit, limit_per_host=self.policy.per_host_limit
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=self.policy.connect_timeout.total_seconds()
-            ),
-            headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
-            auto_decompress=False,  # we inflate ourselves, capped, instead of trusting the ratio
-            trust_env=False,  # no proxy from the environment may route around the guard
+        self._connections = Connections(
+            resolver,
+            self.policy.connect_timeout.total_seconds(),
+            {"User-Agent": self.policy.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
         return self
 
@@ -257,9 +253,9 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._connections is not None:
+            await self._connections.close()
+            self._connections = None
 
     async def get(self, url: str, validators: Validators = Validators()) -> Response | FetchError:
         """GET `url`, following at most `max_redirects` redirects, each hop checked by the guard.
@@ -291,43 +287,50 @@ class Fetcher:
         return FetchError(f"more than {self.policy.max_redirects} redirects")
 
     async def _get_once(self, url: URL, headers: Mapping[str, str]) -> Response | FetchError:
-        if self._session is None:
+        if self._connections is None:
             raise RuntimeError("Fetcher used outside `async with`")
         try:
-            async with self._session.get(url, headers=headers, allow_redirects=False) as response:
+            exchange = await self._connections.send(url, headers)
+            try:
                 body = b""
-                if 200 <= response.status < 300:
-                    capped = await self._read_capped(response)
+                if 200 <= exchange.status < 300:
+                    capped = await self._read_capped(exchange.headers, exchange.body)
                     if isinstance(capped, FetchError):
                         return capped
                     body = capped
-                return Response(str(response.url), response.status, body, lowercase_headers(response.headers))
-        except aiohttp.ClientConnectorError as error:
-            if isinstance(error.os_error, RefusedAddress):
-                return FetchError(f"refused: {error.os_error}")
+            finally:
+                self._connections.release(exchange)
+            # The URL asked for, less any fragment, as aiohttp reported it.
+            final_url = str(url.with_fragment(None)) if url.raw_fragment else str(url)
+            return Response(final_url, exchange.status, body, lowercase_headers(exchange.headers))
+        except CannotConnect as error:
+            if isinstance(error.cause, RefusedAddress):
+                return FetchError(f"refused: {error.cause}")
             return FetchError(
-                f"cannot connect to {error.host}:{error.port}: {connection_problem(error.os_error)}"
+                f"cannot connect to {error.host}:{error.port}: {connection_problem(error.cause)}"
             )
-        except aiohttp.InvalidURL:
-            return FetchError("not a valid URL")
-        except aiohttp.ClientResponseError as error:
+        except HttpProcessingError as error:
             return FetchError(f"bad HTTP response: {error.message}")
         except (aiohttp.ClientError, UnicodeError, ValueError) as error:
             return FetchError(f"fetch failed: {type(error).__name__}: {error}")
 
-    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes | FetchError:
+    async def _read_capped(
+        self, headers: Mapping[str, str], content: aiohttp.StreamReader
+    ) -> bytes | FetchError:
         """The decoded body, abandoned as soon as it would pass max_bytes (gzip bombs stop here)."""
         limit = self.policy.max_bytes
         too_large = FetchError(f"response larger than {limit} bytes")
-        encoding = response.headers.get("Content-Encoding", "")
+        encoding = headers.get("Content-Encoding", "")
         decoder = decoder_for(encoding)
         if decoder is None:
             return FetchError(f"unsupported Content-Encoding {encoding!r}")
-        if not encoding and response.content_length is not None and response.content_length > limit:
+        length = headers.get("Content-Length", "")
+        # Digits first: int() refuses thousands of them (the parser refuses them before this anyway).
+        if not encoding and length.isdigit() and (len(length) > 18 or int(length) > limit):
             return too_large
         body = bytearray()
         try:
-            async for chunk in response.content.iter_chunked(CHUNK_BYTES):
+            async for chunk in content.iter_chunked(CHUNK_BYTES):
                 body += decoder.decode(chunk, limit - len(body))
         except TooLarge:
             return too_large

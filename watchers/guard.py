@@ -15,6 +15,7 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 METADATA = ipaddress.ip_address("169.254.169.254")
+CACHED_URL_CHARS = 1024
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -25,7 +26,7 @@ NAME_ONLY = re.compile(r"[a-z0-9.-]*[g-wyz-][a-z0-9.-]*", re.IGNORECASE)
 
 
 class RefusedAddress(OSError):
-    """Raised from the resolver so aiohttp aborts the connection before it is made."""
+    """Raised from the resolver so the connection is never made."""
 
 
 def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -89,10 +90,24 @@ class Refusal:
 
 
 def fetchable_url(url: str, allow_private_networks: bool) -> URL | Refusal:
-    """`url` parsed as aiohttp will connect to it, or why it may not be fetched. Names are checked again when they resolve."""
+    """`url` parsed as the fetcher will connect to it, or why it may not be fetched. Names are checked again when they resolve."""
+    # The verdict depends on the text alone (names are judged again at every connection), so it can
+    # be remembered; not for long URLs, which sitemaps and redirects choose and could fill memory with.
+    if len(url) <= CACHED_URL_CHARS:
+        return checked_url(url, allow_private_networks)
+    return check_url(url, allow_private_networks)
+
+
+@lru_cache(maxsize=4096)
+def checked_url(url: str, allow_private_networks: bool) -> URL | Refusal:
+    """check_url, remembered: the same outlets are polled by the same URLs all day."""
+    return check_url(url, allow_private_networks)
+
+
+def check_url(url: str, allow_private_networks: bool) -> URL | Refusal:
     try:
-        # yarl is what aiohttp connects with, so its reading of the host is the one that counts;
-        # the fetcher hands aiohttp this very URL object, so there is no second reading.
+        # The fetcher's connections dial the host of this very URL object (yarl's reading, as
+        # aiohttp's), so the host judged here is the host dialled: there is no second reading.
         parsed = URL(url)
         host = parsed.raw_host
     except (ValueError, TypeError):
@@ -117,7 +132,7 @@ def refusal_reason(url: str, allow_private_networks: bool) -> str | None:
 class GuardedResolver(AbstractResolver):
     """Refuses a name if any of its DNS answers is not public, so DNS cannot point us inward.
 
-    aiohttp connects only to the addresses its resolver returns, and resolves for every new
+    The fetcher's connections dial only the addresses this returns, and resolve for every new
     connection, so this is also the check at connect time (no rebinding between check and use).
     """
 

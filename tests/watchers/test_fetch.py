@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import zlib
 from collections.abc import AsyncIterator
@@ -12,12 +13,15 @@ import brotli
 import pytest
 
 from core.models import Failed, Modified, NotModified, Outlet, OutletKind, OutletState, Validators
+from tests.fake_servers.dns import FakeDNS, LoopbackRoutes
 from tests.fake_servers.feeds import FeedServer, Route, news_entry, rss
 from watchers.fetch import Fetcher, FetchError, FetchPolicy, Gates, Response
+from watchers.guard import GuardedResolver
 from watchers.watcher import FeedWatcher
 from watchers.workers import ThreadParser
 
 LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=2), max_bytes=100_000)
+PUBLIC = "93.184.215.14"
 
 
 @pytest.fixture
@@ -246,3 +250,83 @@ async def test_a_request_cancelled_in_the_queue_gives_its_place_back() -> None:
                 entered.append(host)
     assert entered == ["a", "a", "b"]
     assert gates.hosts_in_use == 0
+
+
+async def test_a_validator_with_a_line_break_is_never_sent(server: FeedServer) -> None:
+    # Validators are the server's own words from an earlier answer; a line break would smuggle headers.
+    url = server.serve("/feed", Route(rss([]), etag='"v1"'))
+    async with Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(url, Validators('"v1"\r\nX-Smuggled: yes'))
+    assert isinstance(result, FetchError)
+    assert server.requests == []
+
+
+async def test_cookies_an_outlet_sets_go_back_to_it(server: FeedServer) -> None:
+    # Some outlets set a cookie and redirect to themselves; without it they would redirect forever.
+    server.serve("/gate", Route(status=302, headers={"Location": "/feed", "Set-Cookie": "seen=1; Path=/"}))
+    server.serve("/feed", Route(rss([news_entry(1, "CSTO drills")])))
+    dns = FakeDNS({"outlet.example": [PUBLIC]})
+    resolver = LoopbackRoutes(GuardedResolver(dns, allow_private_networks=False), {PUBLIC: server.port})
+    async with Fetcher(FetchPolicy(), resolver) as fetcher:
+        result = await fetcher.get("http://outlet.example/gate")
+    assert isinstance(result, Response)
+    assert result.status == 200
+    assert "Cookie" not in server.requests[0][1]
+    assert server.requests[1][1]["Cookie"] == "seen=1"
+
+
+async def test_interim_answers_are_skipped() -> None:
+    # A 103 Early Hints comes before the real answer on the same connection.
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n"
+            b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: "e"\r\n\r\nok'
+        )
+        await writer.drain()
+        writer.close()
+
+    listener = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    async with listener, Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(f"http://127.0.0.1:{port}/feed")
+    assert isinstance(result, Response)
+    assert (result.status, result.body, result.headers["etag"]) == (200, b"ok", '"e"')
+
+
+async def test_a_name_without_addresses_is_a_value() -> None:
+    resolver = GuardedResolver(FakeDNS({"empty.example": []}), allow_private_networks=False)
+    async with Fetcher(FetchPolicy(), resolver) as fetcher:
+        result = await fetcher.get("http://empty.example/feed")
+    assert result == FetchError("cannot connect to empty.example:80: no such host")
+
+
+async def test_an_idle_connection_the_server_dropped_is_replaced_once() -> None:
+    # The server answers one request per connection and hangs up on the next, as a server whose
+    # keep-alive ran out just as we reused the connection: the request goes again on a new one.
+    connections = 0
+
+    async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    listener = await asyncio.start_server(answer_once, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/feed"
+    async with listener, Fetcher(LOOPBACK) as fetcher:
+        results = [await fetcher.get(url), await fetcher.get(url)]
+    assert [(r.status, r.body) for r in results if isinstance(r, Response)] == [(200, b"ok"), (200, b"ok")]
+    assert connections == 2
+
+
+async def test_credentials_in_the_url_are_sent_to_its_host(server: FeedServer) -> None:
+    server.serve("/feed", Route(rss([])))
+    async with Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(f"http://reader:s3cret@127.0.0.1:{server.port}/feed")
+    assert isinstance(result, Response)
+    assert server.requests[0][1]["Authorization"] == "Basic cmVhZGVyOnMzY3JldA=="

@@ -11,6 +11,7 @@ from watchers.guard import (
     NAME_ONLY,
     Refusal,
     answer_refusal,
+    checked_url,
     fetchable_url,
     forbidden_range,
     is_public_address,
@@ -111,3 +112,16 @@ def test_fetchable_url_is_the_url_aiohttp_connects_to() -> None:
 def test_answers_are_judged_like_addresses() -> None:
     for text in ("93.184.215.14", "10.0.0.1", "::ffff:127.0.0.1", "169.254.169.254", "2606:4700::1"):
         assert answer_refusal(text) == forbidden_range(ipaddress.ip_address(text))
+
+
+def test_verdicts_are_remembered_for_usual_urls_only() -> None:
+    url = "http://outlet.example/feed"
+    assert fetchable_url(url, allow_private_networks=False) is fetchable_url(
+        url, allow_private_networks=False
+    )
+    remembered = checked_url.cache_info().currsize
+    long_url = "http://10.0.0.1/" + "a" * 5000
+    assert fetchable_url(long_url, allow_private_networks=False) == Refusal(
+        "10.0.0.1 is a private network address"
+    )
+    assert checked_url.cache_info().currsize == remembered

@@ -185,3 +185,18 @@ async def test_a_public_redirect_is_followed(internet: Internet) -> None:
     result = await internet.fetcher.get("http://news.example/old")
     assert isinstance(result, Response)
     assert b"CSTO summit" in result.body
+
+
+async def test_a_name_that_turns_inward_is_refused_at_the_next_connection(internet: Internet) -> None:
+    # DNS rebinding: the first answer is public, the next one loopback. Each new connection asks the
+    # guard again, so the second fetch is refused rather than served from a cached public answer.
+    internet.public.serve("/once", Route(rss([]), headers={"Connection": "close"}))
+    url = f"http://rebinding.example:{internet.sentinel.port}/once"
+    internet.dns.records["rebinding.example"] = [PUBLIC_V4]
+    first = await internet.fetcher.get(url)
+    assert isinstance(first, Response)
+    assert first.status == 200
+    internet.dns.records["rebinding.example"] = ["127.0.0.1"]
+    second = await internet.fetcher.get(url)
+    assert second == FetchError("refused: rebinding.example resolves to 127.0.0.1, a loopback address")
+    assert internet.dns.questions.count("rebinding.example") == 2
