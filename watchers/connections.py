@@ -194,7 +194,10 @@ class Connections:
             protocol, since = idle.pop()
             if not idle:
                 del self._idle[key]
-            if protocol.is_connected() and self._loop.time() - since <= KEEPALIVE_SECONDS:
+            # An answer the server sent while the connection sat idle (a 408 before hanging up)
+            # marks it should_close; reused, it would be read as the answer to the next request.
+            fresh = self._loop.time() - since <= KEEPALIVE_SECONDS
+            if protocol.is_connected() and not protocol.should_close and fresh:
                 return protocol
             self._close(protocol)
         return None

@@ -300,8 +300,9 @@ class Fetcher:
                     body = capped
             finally:
                 self._connections.release(exchange)
-            # The URL asked for, less any fragment, as aiohttp reported it.
-            final_url = str(url.with_fragment(None)) if url.raw_fragment else str(url)
+            # The URL asked for, without fragment or credentials: it is the base of relative links,
+            # which are archived and posted to chats, so a password in an outlet URL stays here.
+            final_url = str(url.with_user(None).with_fragment(None))
             return Response(final_url, exchange.status, body, lowercase_headers(exchange.headers))
         except CannotConnect as error:
             if isinstance(error.cause, RefusedAddress):

@@ -330,3 +330,36 @@ async def test_credentials_in_the_url_are_sent_to_its_host(server: FeedServer) -
         result = await fetcher.get(f"http://reader:s3cret@127.0.0.1:{server.port}/feed")
     assert isinstance(result, Response)
     assert server.requests[0][1]["Authorization"] == "Basic cmVhZGVyOnMzY3JldA=="
+    # The response URL is the base of the links archived and posted to chats: no password in it.
+    assert result.url == f"http://127.0.0.1:{server.port}/feed"
+
+
+async def test_an_answer_sent_to_an_idle_connection_is_not_taken_for_the_next_request() -> None:
+    # The server answers, then writes an unrequested 408 while the connection sits idle: the next
+    # request must go on a new connection and get its own answer.
+    connections = 0
+
+    async def answer_then_time_out(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.02)  # the first answer has been read and the connection put aside
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 5\r\n\r\nstale")
+        await writer.drain()
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    listener = await asyncio.start_server(answer_then_time_out, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/feed"
+    async with listener, Fetcher(LOOPBACK) as fetcher:
+        first = await fetcher.get(url)
+        await asyncio.sleep(0.1)  # the stale answer arrives while the connection is idle
+        second = await fetcher.get(url)
+    assert [(r.status, r.body) for r in (first, second) if isinstance(r, Response)] == [
+        (200, b"ok"),
+        (200, b"ok"),
+    ]
+    assert connections == 2
