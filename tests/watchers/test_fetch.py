@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import brotli
@@ -19,6 +19,29 @@ from watchers.fetch import Fetcher, FetchError, FetchPolicy, Gates, Response
 from watchers.guard import GuardedResolver
 from watchers.watcher import FeedWatcher
 from watchers.workers import ThreadParser
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def raw_server(handle: Handler) -> AsyncIterator[int]:
+    """A loopback TCP server speaking through `handle`; yields its port. On exit every handler has
+    finished and closed its connection, so no socket outlives the test's event loop."""
+    handlers: list[asyncio.Task[None] | None] = []
+
+    async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())
+        try:
+            await handle(reader, writer)
+        finally:
+            writer.close()
+
+    listener = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    async with listener:
+        yield listener.sockets[0].getsockname()[1]
+        running = [task for task in handlers if task is not None]
+        await asyncio.wait_for(asyncio.gather(*running, return_exceptions=True), timeout=5)
+
 
 LOOPBACK = FetchPolicy(allow_private_networks=True, timeout=timedelta(seconds=2), max_bytes=100_000)
 PUBLIC = "93.184.215.14"
@@ -284,11 +307,8 @@ async def test_interim_answers_are_skipped() -> None:
             b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nETag: "e"\r\n\r\nok'
         )
         await writer.drain()
-        writer.close()
 
-    listener = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    async with listener, Fetcher(LOOPBACK) as fetcher:
+    async with raw_server(answer) as port, Fetcher(LOOPBACK) as fetcher:
         result = await fetcher.get(f"http://127.0.0.1:{port}/feed")
     assert isinstance(result, Response)
     assert (result.status, result.body, result.headers["etag"]) == (200, b"ok", '"e"')
@@ -314,11 +334,9 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_once() -> None:
         await writer.drain()
         with contextlib.suppress(asyncio.IncompleteReadError):
             await reader.readuntil(b"\r\n\r\n")
-        writer.close()
 
-    listener = await asyncio.start_server(answer_once, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/feed"
-    async with listener, Fetcher(LOOPBACK) as fetcher:
+    async with raw_server(answer_once) as port, Fetcher(LOOPBACK) as fetcher:
+        url = f"http://127.0.0.1:{port}/feed"
         results = [await fetcher.get(url), await fetcher.get(url)]
     assert [(r.status, r.body) for r in results if isinstance(r, Response)] == [(200, b"ok"), (200, b"ok")]
     assert connections == 2
@@ -350,11 +368,9 @@ async def test_an_answer_sent_to_an_idle_connection_is_not_taken_for_the_next_re
         await writer.drain()
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await reader.readuntil(b"\r\n\r\n")
-        writer.close()
 
-    listener = await asyncio.start_server(answer_then_time_out, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{listener.sockets[0].getsockname()[1]}/feed"
-    async with listener, Fetcher(LOOPBACK) as fetcher:
+    async with raw_server(answer_then_time_out) as port, Fetcher(LOOPBACK) as fetcher:
+        url = f"http://127.0.0.1:{port}/feed"
         first = await fetcher.get(url)
         await asyncio.sleep(0.1)  # the stale answer arrives while the connection is idle
         second = await fetcher.get(url)
