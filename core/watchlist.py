@@ -342,12 +342,7 @@ class Watchlist:
                     found = {scan.field: scan.hits for scan in scans}
                 if not _evaluate(topic.expr, found, text.lang):
                     continue
-            pairs = shown.get(index)
-            if pairs is not None and len(pairs) == 1:  # the common case: one term in one field
-                scan, term = pairs[0]
-                matches.append(scan.explain(topic.name, term))
-            else:
-                matches.append(_topic_match(topic.name, pairs or (), text.title))
+            matches.append(_topic_match(topic.name, shown.get(index, ()), text.title))
         return tuple(matches)
 
     def _scan(self, field: str, value: str) -> _Scan:
@@ -446,7 +441,7 @@ def _topic_match(name: str, shown: Sequence[tuple[_Scan, int]], title: str) -> T
     """The words that fired (as written in the article) and a snippet of the first field."""
     if not shown:
         return TopicMatch(name, (), "title", snippet_around(title, None))
-    if len(shown) == 1:
+    if len(shown) == 1:  # the common case: one term in one field
         scan, term = shown[0]
         return scan.explain(name, term)
     terms: dict[str, None] = {}

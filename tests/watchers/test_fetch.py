@@ -23,10 +23,22 @@ from watchers.workers import ThreadParser
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
+class RawServer:
+    """A loopback TCP server speaking through a handler: its port and the connections it took."""
+
+    def __init__(self, port: int, handlers: list[asyncio.Task[None] | None]) -> None:
+        self.port = port
+        self._handlers = handlers
+
+    @property
+    def connections(self) -> int:
+        return len(self._handlers)
+
+
 @contextlib.asynccontextmanager
-async def raw_server(handle: Handler) -> AsyncIterator[int]:
-    """A loopback TCP server speaking through `handle`; yields its port. On exit every handler has
-    finished and closed its connection, so no socket outlives the test's event loop."""
+async def raw_server(handle: Handler) -> AsyncIterator[RawServer]:
+    """A RawServer answering with `handle`. On exit every handler has finished and closed its
+    connection, so no socket outlives the test's event loop."""
     handlers: list[asyncio.Task[None] | None] = []
 
     async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -38,7 +50,7 @@ async def raw_server(handle: Handler) -> AsyncIterator[int]:
 
     listener = await asyncio.start_server(tracked, "127.0.0.1", 0)
     async with listener:
-        yield listener.sockets[0].getsockname()[1]
+        yield RawServer(listener.sockets[0].getsockname()[1], handlers)
         running = [task for task in handlers if task is not None]
         await asyncio.wait_for(asyncio.gather(*running, return_exceptions=True), timeout=5)
 
@@ -308,8 +320,8 @@ async def test_interim_answers_are_skipped() -> None:
         )
         await writer.drain()
 
-    async with raw_server(answer) as port, Fetcher(LOOPBACK) as fetcher:
-        result = await fetcher.get(f"http://127.0.0.1:{port}/feed")
+    async with raw_server(answer) as server, Fetcher(LOOPBACK) as fetcher:
+        result = await fetcher.get(f"http://127.0.0.1:{server.port}/feed")
     assert isinstance(result, Response)
     assert (result.status, result.body, result.headers["etag"]) == (200, b"ok", '"e"')
 
@@ -324,22 +336,18 @@ async def test_a_name_without_addresses_is_a_value() -> None:
 async def test_an_idle_connection_the_server_dropped_is_replaced_once() -> None:
     # The server answers one request per connection and hangs up on the next, as a server whose
     # keep-alive ran out just as we reused the connection: the request goes again on a new one.
-    connections = 0
-
     async def answer_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
         with contextlib.suppress(asyncio.IncompleteReadError):
             await reader.readuntil(b"\r\n\r\n")
 
-    async with raw_server(answer_once) as port, Fetcher(LOOPBACK) as fetcher:
-        url = f"http://127.0.0.1:{port}/feed"
+    async with raw_server(answer_once) as server, Fetcher(LOOPBACK) as fetcher:
+        url = f"http://127.0.0.1:{server.port}/feed"
         results = [await fetcher.get(url), await fetcher.get(url)]
     assert [(r.status, r.body) for r in results if isinstance(r, Response)] == [(200, b"ok"), (200, b"ok")]
-    assert connections == 2
+    assert server.connections == 2
 
 
 async def test_credentials_in_the_url_are_sent_to_its_host(server: FeedServer) -> None:
@@ -355,11 +363,7 @@ async def test_credentials_in_the_url_are_sent_to_its_host(server: FeedServer) -
 async def test_an_answer_sent_to_an_idle_connection_is_not_taken_for_the_next_request() -> None:
     # The server answers, then writes an unrequested 408 while the connection sits idle: the next
     # request must go on a new connection and get its own answer.
-    connections = 0
-
     async def answer_then_time_out(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
@@ -369,8 +373,8 @@ async def test_an_answer_sent_to_an_idle_connection_is_not_taken_for_the_next_re
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await reader.readuntil(b"\r\n\r\n")
 
-    async with raw_server(answer_then_time_out) as port, Fetcher(LOOPBACK) as fetcher:
-        url = f"http://127.0.0.1:{port}/feed"
+    async with raw_server(answer_then_time_out) as server, Fetcher(LOOPBACK) as fetcher:
+        url = f"http://127.0.0.1:{server.port}/feed"
         first = await fetcher.get(url)
         await asyncio.sleep(0.1)  # the stale answer arrives while the connection is idle
         second = await fetcher.get(url)
@@ -378,4 +382,4 @@ async def test_an_answer_sent_to_an_idle_connection_is_not_taken_for_the_next_re
         (200, b"ok"),
         (200, b"ok"),
     ]
-    assert connections == 2
+    assert server.connections == 2
