@@ -13,7 +13,7 @@ import ahocorasick_rs
 
 from core.models import ArticleText, Snippet, Topic, TopicMatch
 from core.names import expand_term
-from core.normalize import FoldedText, fold, fold_keep_case, fold_text, prepare
+from core.normalize import FoldedText, fold, fold_keep_case, fold_mapped, prepare
 from core.query import (
     All,
     Any,
@@ -93,12 +93,13 @@ class _Scan:
     """One field of one article: its folded form, the spans of every term found in it, and
     (computed once, shared by every topic that shows the term) each term's original words."""
 
-    __slots__ = ("_found", "field", "folded", "hits", "original")
+    __slots__ = ("_found", "field", "hits", "mapped", "original")
 
-    def __init__(self, field: str, original: str, folded: FoldedText, hits: Hits) -> None:
+    def __init__(self, field: str, original: str, mapped: FoldedText | None, hits: Hits) -> None:
         self.field = field
         self.original = original
-        self.folded = folded
+        # The map from folded offsets back to the original; None when they are the same.
+        self.mapped = mapped
         self.hits = hits
         self._found: dict[int, tuple[list[Span], tuple[str, ...]]] = {}
 
@@ -108,8 +109,8 @@ class _Scan:
         if found is not None:
             return found
         spans = self.hits[term]
-        if self.folded.folded_starts:
-            spans = [self.folded.original_span(*span) for span in spans]
+        if self.mapped is not None:
+            spans = [self.mapped.original_span(*span) for span in spans]
         original = self.original
         if len(spans) == 1:
             ((start, end),) = spans
@@ -122,6 +123,14 @@ class _Scan:
 
     def explain(self, topic: str, term: int) -> TopicMatch:
         """The match of a topic that shows only `term`, found in this field."""
+        spans = self.hits[term]
+        if len(spans) == 1 and self.mapped is None:
+            # Written once in a text folded one-to-one (the common case): no mapping, no sorting.
+            ((first, last),) = spans
+            original = self.original
+            start, end = _window(original, first, last)
+            snippet = Snippet(original[start:end], ((first - start, last - start),))
+            return TopicMatch(topic, (original[first:last],), self.field, snippet)
         spans, words = self.found(term)
         if len(spans) == 1:  # written once: the snippet's one highlight needs no sorting out
             ((first, last),) = spans
@@ -342,19 +351,23 @@ class Watchlist:
                     found = {scan.field: scan.hits for scan in scans}
                 if not _evaluate(topic.expr, found, text.lang):
                     continue
-            matches.append(_topic_match(topic.name, shown.get(index, ()), text.title))
+            pairs = shown.get(index)
+            if pairs is not None and len(pairs) == 1:  # the common case: one term in one field
+                scan, term = pairs[0]
+                matches.append(scan.explain(topic.name, term))
+            else:
+                matches.append(_topic_match(topic.name, pairs or (), text.title))
         return tuple(matches)
 
     def _scan(self, field: str, value: str) -> _Scan:
         """Fold one field once, run the automaton once, keep the hits that are whole words."""
         if not value or self._automaton is None:
-            return _Scan(field, value, FoldedText(value, value), {})
-        folded = fold_text(value)
-        text = folded.text
-        raw = self._automaton.find_matches_as_indexes(f" {text} ", overlapping=True)
+            return _Scan(field, value, None, {})
+        text, mapped = fold_mapped(value)
+        raw = _find(self._automaton, f" {text} ")
         hits: Hits = {}
         if not raw:
-            return _Scan(field, value, folded, hits)
+            return _Scan(field, value, mapped, hits)
         refs = self._refs
         word_terms = self._word_terms
         urls: _Urls | None = None
@@ -375,7 +388,7 @@ class Watchlist:
                 else:
                     span = (start, end - 2)
                     if mode == _ACRONYM:
-                        begin, finish = folded.original_span(*span)
+                        begin, finish = span if mapped is None else mapped.original_span(*span)
                         written = value[begin:finish]
                         if written != key and fold_keep_case(written) != key:
                             continue
@@ -390,10 +403,35 @@ class Watchlist:
                     spans = _phrase_spans(self._phrases[phrase], hits, text)
                     if spans:
                         hits[phrase] = spans
-        return _Scan(field, value, folded, hits)
+        return _Scan(field, value, mapped, hits)
 
 
-def _automaton(patterns: list[str]) -> ahocorasick_rs.AhoCorasick:
+_Found = list[tuple[int, int, int]]
+
+
+def _find(automaton: ahocorasick_rs.BytesAhoCorasick, text: str) -> _Found:
+    """Every (pattern, start, end) in `text`, overlapping, with offsets in characters.
+
+    The automaton reads UTF-8 bytes: its str interface would map every byte of every text to a
+    character offset in advance, which costs more than the search. Folded text is nearly always
+    ASCII, where byte and character offsets agree; otherwise only the matches are mapped.
+    """
+    if text.isascii():
+        return automaton.find_matches_as_indexes(text.encode(), overlapping=True)
+    encoded = text.encode()
+    raw = automaton.find_matches_as_indexes(encoded, overlapping=True)
+    if not raw:
+        return raw
+    characters: dict[int, int] = {}
+    previous = count = 0
+    for offset in sorted({offset for _, start, end in raw for offset in (start, end)}):
+        count += len(encoded[previous:offset].decode())
+        characters[offset] = count
+        previous = offset
+    return [(pattern, characters[start], characters[end]) for pattern, start, end in raw]
+
+
+def _automaton(patterns: list[str]) -> ahocorasick_rs.BytesAhoCorasick:
     """The automaton of all patterns: a DFA while its tables stay small, else a contiguous NFA.
 
     The DFA searches about a quarter faster, but its tables grow with states times byte classes:
@@ -405,7 +443,7 @@ def _automaton(patterns: list[str]) -> ahocorasick_rs.AhoCorasick:
         if size <= DFA_MAX_PATTERN_BYTES
         else ahocorasick_rs.Implementation.ContiguousNFA
     )
-    return ahocorasick_rs.AhoCorasick(patterns, implementation=implementation)
+    return ahocorasick_rs.BytesAhoCorasick([pattern.encode() for pattern in patterns], implementation=implementation)
 
 
 def _atoms(node: _Node) -> tuple[_Atom, ...]:
