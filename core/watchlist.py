@@ -290,7 +290,7 @@ class Watchlist:
         self._phrases_by_first = compiler.phrases_by_first
         self._scopes = tuple(f for f in (*_TEXT_FIELDS, Scope.SOURCE.value) if f in compiler.scopes)
         # One automaton over every term of every topic; overlapping search sees nested terms.
-        self._automaton = _automaton(list(compiler.patterns)) if compiler.patterns else None
+        self._automaton = _Automaton(list(compiler.patterns)) if compiler.patterns else None
         # Per field and term: the topics that show the term when it is found there (it is not
         # negated), and the other topics it can affect. Only these topics are evaluated.
         shown: dict[str, dict[int, list[int]]] = {field: {} for field in self._scopes}
@@ -364,7 +364,7 @@ class Watchlist:
         if not value or self._automaton is None:
             return _Scan(field, value, None, {})
         text, mapped = fold_mapped(value)
-        raw = _find(self._automaton, f" {text} ")
+        raw = self._automaton.find(f" {text} ")
         hits: Hits = {}
         if not raw:
             return _Scan(field, value, mapped, hits)
@@ -406,44 +406,58 @@ class Watchlist:
         return _Scan(field, value, mapped, hits)
 
 
-_Found = list[tuple[int, int, int]]
+class _Automaton:
+    """Every term's patterns in one Aho-Corasick automaton over UTF-8 bytes.
 
-
-def _find(automaton: ahocorasick_rs.BytesAhoCorasick, text: str) -> _Found:
-    """Every (pattern, start, end) in `text`, overlapping, with offsets in characters.
-
-    The automaton reads UTF-8 bytes: its str interface would map every byte of every text to a
-    character offset in advance, which costs more than the search. Folded text is nearly always
-    ASCII, where byte and character offsets agree; otherwise only the matches are mapped.
+    The str interface of ahocorasick_rs maps every byte of every text to a character offset in
+    advance, which costs more than the search. Folded text is nearly always ASCII, where byte and
+    character offsets agree; otherwise only the matches are mapped.
     """
-    if text.isascii():
-        return automaton.find_matches_as_indexes(text.encode(), overlapping=True)
-    encoded = text.encode()
-    raw = automaton.find_matches_as_indexes(encoded, overlapping=True)
-    if not raw:
-        return raw
-    characters: dict[int, int] = {}
-    previous = count = 0
-    for offset in sorted({offset for _, start, end in raw for offset in (start, end)}):
-        count += len(encoded[previous:offset].decode())
-        characters[offset] = count
-        previous = offset
-    return [(pattern, characters[start], characters[end]) for pattern, start, end in raw]
+
+    __slots__ = ("_lengths", "_search")
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        encoded = [pattern.encode() for pattern in patterns]
+        self._search = ahocorasick_rs.BytesAhoCorasick(encoded, implementation=_implementation(encoded))
+        self._lengths = tuple(len(pattern) for pattern in patterns)
+
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        """Every (pattern, start, end) in `text`, overlapping, with offsets in characters."""
+        if text.isascii():
+            return self._search.find_matches_as_indexes(text.encode(), overlapping=True)
+        encoded = text.encode()
+        found = self._search.find_matches_as_indexes(encoded, overlapping=True)
+        if not found:
+            return found
+        # A character offset is the byte offset less the UTF-8 continuation bytes before it.
+        # Matches come in order of their ends, so the continuation bytes are counted once; a
+        # match's characters are its pattern's.
+        continuations = encoded.translate(_CONTINUATION_BYTES)
+        lengths = self._lengths
+        mapped = []
+        counted = skipped = 0
+        for pattern, _, end in found:
+            if end < counted:  # not in order after all: count from the start
+                counted = skipped = 0
+            skipped += continuations.count(1, counted, end)
+            counted = end
+            mapped.append((pattern, end - skipped - lengths[pattern], end - skipped))
+        return mapped
 
 
-def _automaton(patterns: list[str]) -> ahocorasick_rs.BytesAhoCorasick:
-    """The automaton of all patterns: a DFA while its tables stay small, else a contiguous NFA.
+# A bytes.translate table: 1 for a UTF-8 continuation byte (0b10xxxxxx), 0 for any other.
+_CONTINUATION_BYTES = bytes(int(0x80 <= byte < 0xC0) for byte in range(256))
+
+
+def _implementation(patterns: Sequence[bytes]) -> ahocorasick_rs.Implementation:
+    """A DFA while its tables stay small, else a contiguous NFA.
 
     The DFA searches about a quarter faster, but its tables grow with states times byte classes:
     5,000 words (50 KB of patterns) take 9 MB, 140,000 name spellings 260 MB.
     """
-    size = sum(len(pattern.encode()) for pattern in patterns)
-    implementation = (
-        ahocorasick_rs.Implementation.DFA
-        if size <= DFA_MAX_PATTERN_BYTES
-        else ahocorasick_rs.Implementation.ContiguousNFA
-    )
-    return ahocorasick_rs.BytesAhoCorasick([pattern.encode() for pattern in patterns], implementation=implementation)
+    if sum(len(pattern) for pattern in patterns) <= DFA_MAX_PATTERN_BYTES:
+        return ahocorasick_rs.Implementation.DFA
+    return ahocorasick_rs.Implementation.ContiguousNFA
 
 
 def _atoms(node: _Node) -> tuple[_Atom, ...]:

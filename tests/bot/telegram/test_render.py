@@ -195,7 +195,7 @@ def test_alert_buttons_call_back_summary_forward_and_mute() -> None:
 
 
 def test_a_match_without_topic_id_has_no_mute_button() -> None:
-    alert = replace(ALERT, matches=(replace(CSTO, topic_id=0),))
+    alert = replace(ALERT, matches=(CSTO._replace(topic_id=0),))
 
     (row,) = render_alert_html(alert).buttons
 
@@ -204,7 +204,7 @@ def test_a_match_without_topic_id_has_no_mute_button() -> None:
 
 def test_several_topics_are_listed_once_each_with_their_terms() -> None:
     sco = TopicMatch("SCO", ("ШОС",), "title", Snippet("ШОС", ((0, 3),)), 6)
-    alert = replace(ALERT, matches=(CSTO, sco, replace(CSTO, terms=("CSTO",))))
+    alert = replace(ALERT, matches=(CSTO, sco, CSTO._replace(terms=("CSTO",))))
 
     (topics_line,) = [line for line in render_alert_html(alert).text.split("\n") if "Topic" in line]
 
@@ -271,7 +271,7 @@ def test_time_is_shown_in_utc(published: datetime | None, shown: str) -> None:
 
 def test_a_long_alert_shortens_snippet_first_then_title_then_also_in() -> None:
     long_snippet = Snippet("CSTO " + "word " * 2000, ((0, 4),))
-    alert = replace(ALERT, matches=(replace(CSTO, snippet=long_snippet),))
+    alert = replace(ALERT, matches=(CSTO._replace(snippet=long_snippet),))
 
     lines = render_alert_html(alert).text.split("\n")
 
