@@ -281,16 +281,18 @@ class Watchlist:
             }
             compiled.append(_CompiledTopic(topic.name, node, by_field, _is_disjunction(node)))
         self._topics = tuple(compiled)
-        self._refs = tuple(tuple(refs) for refs in compiler.refs)
+        # ASCII patterns first: the automaton searches ASCII text for them alone.
+        patterns = sorted(compiler.patterns, key=lambda pattern: not pattern.isascii())
+        self._refs = tuple(tuple(compiler.refs[compiler.patterns[pattern]]) for pattern in patterns)
         # Most patterns are one whole word of one term: their hits skip the general loop.
         self._word_terms = tuple(
-            refs[0][0] if len(refs) == 1 and refs[0][1] == _WORD else -1 for refs in compiler.refs
+            refs[0][0] if len(refs) == 1 and refs[0][1] == _WORD else -1 for refs in self._refs
         )
         self._phrases = compiler.phrases
         self._phrases_by_first = compiler.phrases_by_first
         self._scopes = tuple(f for f in (*_TEXT_FIELDS, Scope.SOURCE.value) if f in compiler.scopes)
         # One automaton over every term of every topic; overlapping search sees nested terms.
-        self._automaton = _Automaton(list(compiler.patterns)) if compiler.patterns else None
+        self._automaton = _Automaton(patterns) if patterns else None
         # Per field and term: the topics that show the term when it is found there (it is not
         # negated), and the other topics it can affect. Only these topics are evaluated.
         shown: dict[str, dict[int, list[int]]] = {field: {} for field in self._scopes}
@@ -407,37 +409,52 @@ class Watchlist:
 
 
 class _Automaton:
-    """Every term's patterns in one Aho-Corasick automaton over UTF-8 bytes.
+    """Every term's patterns in Aho-Corasick automata over UTF-8 bytes.
 
     The str interface of ahocorasick_rs maps every byte of every text to a character offset in
     advance, which costs more than the search. Folded text is nearly always ASCII, where byte and
-    character offsets agree; otherwise only the matches are mapped.
+    character offsets agree, and where only ASCII patterns can match: they have an automaton of
+    their own, whose tables (a state per pattern byte times the distinct bytes of the patterns)
+    are half the size of one for all patterns. Other patterns are searched in other text too.
     """
 
-    __slots__ = ("_lengths", "_search")
+    __slots__ = ("_ascii", "_ascii_count", "_lengths", "_other")
 
     def __init__(self, patterns: Sequence[str]) -> None:
+        """`patterns`: the ASCII ones first; a match reports its index in this sequence."""
         encoded = [pattern.encode() for pattern in patterns]
-        self._search = ahocorasick_rs.BytesAhoCorasick(encoded, implementation=_implementation(encoded))
+        self._ascii_count = sum(1 for pattern in patterns if pattern.isascii())
+        self._ascii = _search(encoded[: self._ascii_count])
+        self._other = _search(encoded[self._ascii_count :])
         self._lengths = tuple(len(pattern) for pattern in patterns)
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         """Every (pattern, start, end) in `text`, overlapping, with offsets in characters."""
         if text.isascii():
-            return self._search.find_matches_as_indexes(text.encode(), overlapping=True)
+            return (
+                []
+                if self._ascii is None
+                else self._ascii.find_matches_as_indexes(text.encode(), overlapping=True)
+            )
         encoded = text.encode()
-        found = self._search.find_matches_as_indexes(encoded, overlapping=True)
+        found = [] if self._ascii is None else self._ascii.find_matches_as_indexes(encoded, overlapping=True)
+        if self._other is not None:
+            count = self._ascii_count
+            found += [
+                (pattern + count, start, end)
+                for pattern, start, end in self._other.find_matches_as_indexes(encoded, overlapping=True)
+            ]
         if not found:
             return found
         # A character offset is the byte offset less the UTF-8 continuation bytes before it.
-        # Matches come in order of their ends, so the continuation bytes are counted once; a
-        # match's characters are its pattern's.
+        # Each automaton reports its matches in order of their ends, so the continuation bytes are
+        # counted about once; a match's characters are its pattern's.
         continuations = encoded.translate(_CONTINUATION_BYTES)
         lengths = self._lengths
         mapped = []
         counted = skipped = 0
         for pattern, _, end in found:
-            if end < counted:  # not in order after all: count from the start
+            if end < counted:  # the other automaton's matches: count from the start again
                 counted = skipped = 0
             skipped += continuations.count(1, counted, end)
             counted = end
@@ -445,19 +462,24 @@ class _Automaton:
         return mapped
 
 
-# A bytes.translate table: 1 for a UTF-8 continuation byte (0b10xxxxxx), 0 for any other.
-_CONTINUATION_BYTES = bytes(int(0x80 <= byte < 0xC0) for byte in range(256))
-
-
-def _implementation(patterns: Sequence[bytes]) -> ahocorasick_rs.Implementation:
-    """A DFA while its tables stay small, else a contiguous NFA.
+def _search(patterns: Sequence[bytes]) -> ahocorasick_rs.BytesAhoCorasick | None:
+    """One automaton for `patterns`: a DFA while its tables stay small, else a contiguous NFA.
 
     The DFA searches about a quarter faster, but its tables grow with states times byte classes:
     5,000 words (50 KB of patterns) take 9 MB, 140,000 name spellings 260 MB.
     """
-    if sum(len(pattern) for pattern in patterns) <= DFA_MAX_PATTERN_BYTES:
-        return ahocorasick_rs.Implementation.DFA
-    return ahocorasick_rs.Implementation.ContiguousNFA
+    if not patterns:
+        return None
+    implementation = (
+        ahocorasick_rs.Implementation.DFA
+        if sum(len(pattern) for pattern in patterns) <= DFA_MAX_PATTERN_BYTES
+        else ahocorasick_rs.Implementation.ContiguousNFA
+    )
+    return ahocorasick_rs.BytesAhoCorasick(patterns, implementation=implementation)
+
+
+# A bytes.translate table: 1 for a UTF-8 continuation byte (0b10xxxxxx), 0 for any other.
+_CONTINUATION_BYTES = bytes(int(0x80 <= byte < 0xC0) for byte in range(256))
 
 
 def _atoms(node: _Node) -> tuple[_Atom, ...]:
