@@ -173,7 +173,7 @@ _TYPOGRAPHIC = "’”“—…‘–"
 
 
 @cache
-def _byte_table(codec: str, *, replaced: bool = True) -> bytes:
+def _byte_table(codec: str, replaced: bool) -> bytes:
     """The fold table of one single-byte codec; a byte whose fold it cannot encode is the marker,
     and so is "?" when the encoding `replaced` unencodable characters with it."""
     table = bytearray(256)  # zero: the marker's byte in every codec used here
@@ -232,14 +232,14 @@ def _translate(text: str) -> tuple[str, bool]:
             text = text.replace(char, " ")
     if text.isascii():
         # A folded ASCII text has no Cyrillic.
-        return text.encode(_ASCII).translate(_byte_table(_ASCII, replaced=False)).decode(_ASCII), False
+        return text.encode(_ASCII).translate(_byte_table(_ASCII, False)).decode(_ASCII), False
     try:
         encoded = text.encode(_LATIN_1)
     except UnicodeEncodeError:
         return _translate_replaced(text)
     # "?" is a character of the text here, not a replacement. Latin-1 has no Cyrillic letter, but a
     # marker (µ folds to Greek μ, ß to ss) may stand for another script's letter.
-    translated = encoded.translate(_byte_table(_LATIN_1, replaced=False)).decode(_LATIN_1)
+    translated = encoded.translate(_byte_table(_LATIN_1, False)).decode(_LATIN_1)
     return _unmark(text, translated, mixed=False)
 
 
@@ -257,7 +257,7 @@ def _translate_replaced(text: str) -> tuple[str, bool]:
                 codec, encoded = _CODECS[1], other
             if _many_unencodable(encoded):
                 return text.translate(_TABLE), True
-    folded = encoded.translate(_byte_table(codec))
+    folded = encoded.translate(_byte_table(codec, True))
     # A Latin letter beside a Cyrillic one, found by byte searches instead of a regex; Latin-1
     # has no Cyrillic letter, so only its marker runs can bring one.
     mixed = codec != _LATIN_1 and _touch(folded.translate(_script_table(codec)))
