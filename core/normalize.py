@@ -231,23 +231,28 @@ def _translate(text: str) -> tuple[str, bool]:
         for char in _TYPOGRAPHIC:  # one C scan each; folded the same, and often all there is
             text = text.replace(char, " ")
     if text.isascii():
-        # A folded ASCII text has no Cyrillic.
-        return text.encode(_ASCII).translate(_byte_table(_ASCII, False)).decode(_ASCII), False
+        return _translate_ascii(text), False  # a folded ASCII text has no Cyrillic
     try:
         encoded = text.encode(_LATIN_1)
-    except UnicodeEncodeError:
-        return _translate_replaced(text)
+    except UnicodeEncodeError as error:
+        # Russian or Kazakh text (a Cyrillic letter comes first) goes straight to kz1048.
+        return _translate_replaced(text, cyrillic=_MIXED_CYRILLIC.match(text, error.start) is not None)
     # "?" is a character of the text here, not a replacement. Latin-1 has no Cyrillic letter, but a
     # marker (µ folds to Greek μ, ß to ss) may stand for another script's letter.
     translated = encoded.translate(_byte_table(_LATIN_1, False)).decode(_LATIN_1)
     return _unmark(text, translated, mixed=False)
 
 
-def _translate_replaced(text: str) -> tuple[str, bool]:
-    """`_translate` for a text with characters outside Latin-1."""
+def _translate_ascii(text: str) -> str:
+    """`_translate` for ASCII text: a table lookup per byte (NUL stays a marker)."""
+    return text.encode(_ASCII).translate(_byte_table(_ASCII, False)).decode(_ASCII)
+
+
+def _translate_replaced(text: str, *, cyrillic: bool) -> tuple[str, bool]:
+    """`_translate` for a text with characters outside Latin-1, Cyrillic ones among them if so."""
     codec = _LATIN_1
-    encoded = text.encode(codec, "replace")
-    if _many_unencodable(encoded):
+    encoded = b"" if cyrillic else text.encode(codec, "replace")
+    if cyrillic or _many_unencodable(encoded):
         codec = _CODECS[0]
         encoded = text.encode(codec, "replace")
         if _many_unencodable(encoded):
@@ -302,6 +307,10 @@ def fold_text(text: str) -> FoldedText:
 def fold_mapped(text: str) -> tuple[str, FoldedText | None]:
     """`fold_text` for the matcher: the folded text, and the map back to `text` only when the
     folding moved offsets (None: every character folded to one)."""
+    if text.isascii():  # the common case, in as few steps as can be
+        folded = _translate_ascii(text)
+        if _MARKER not in folded:
+            return folded, None
     return _fold_translated(text, *_translate(text))
 
 

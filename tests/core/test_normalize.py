@@ -90,20 +90,28 @@ def test_one_to_one_text_has_no_offset_map() -> None:
 
 
 # Letters and signs of every path: ASCII, Latin-1, typographic punctuation, Cyrillic and Kazakh,
-# look-alikes, irregular characters (soft hyphen, zero-width, ß, ﬁ, combining marks), others; then
-# alphabets that keep a text on one fast path (Latin-1, kz1048, cp1252) without marker runs.
+# look-alikes, irregular characters (NUL, soft hyphen, zero-width, ß, ﬁ, combining marks), others;
+# then alphabets that keep a text on one fast path (ASCII, Latin-1 once the typographic characters
+# are spaces, kz1048, cp1252) without marker runs.
 _ALPHABETS = [
-    "aoceTKxy ?.-'Zéãçß\u00a0’“”—…МоскваТокаевёЁқҚңҰі\u00ad\u200b\u0301ﬁµ😉Ђђ",
-    "aoceTKxyZ ?.-'éãçÉÃ\u00a0",
+    "aoceTKxy ?.-'Zéãçß\u00a0’“”‘–—…МоскваТокаевёЁқҚңҰі\x00\u00ad\u200b\u0301ﬁµ😉Ђђ",
+    "aoceTKxyZ ?.-'_09",
+    "aoceTKxyZ ?.-'éãçÉÃ\u00a0’“”‘–—…",
     "aoceTKxyZ ?.-«»—МоскваТОКАЕВёЁқҚңҰіӘ",
     "aoceTKxyZ ?.-ŒœŠšŽž’“”",
 ]
 
 
-@pytest.mark.parametrize("alphabet", _ALPHABETS, ids=["every-path", "latin-1", "kz1048", "cp1252"])
+@pytest.mark.parametrize("alphabet", _ALPHABETS, ids=["every-path", "ascii", "latin-1", "kz1048", "cp1252"])
 def test_the_fast_paths_fold_like_the_general_one(alphabet: str) -> None:
     @given(st.text(alphabet=alphabet, max_size=300))
     def agree(text: str) -> None:
         assert fold_text(text) == fold_text_generally(text)
 
     agree()
+
+
+@given(st.text(alphabet=_ALPHABETS[0], max_size=300))
+def test_folded_text_has_no_nul(text: str) -> None:
+    # The matcher's sentinel patterns end in NUL: they must never match folded text.
+    assert "\x00" not in fold(text)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.entities import BUILTIN_TOPICS
 from core.models import ArticleText, Topic
+from core.normalize import fold
 from core.query import QuerySyntaxError
 from core.watchlist import compile_watchlist, expansions, explain, recompile
 
@@ -203,6 +206,30 @@ def test_highlight_maps_into_original_after_irregular_characters() -> None:
     assert match is not None
     ((start, end),) = match.snippet.highlights
     assert match.snippet.text[start:end] == "Тасмагам\u00adбетова"
+
+
+# Words of three automaton paths: ASCII patterns (sco), patterns with other letters (café, résumé),
+# and a name found in both scripts (Tokayev, Токаев); the rest move the offsets of what follows.
+_MIXED_WORDS = ["café", "résumé", "sco", "SCO", "Tokayev", "Токаев", "naïve", "—", "…", "Москва", "x"]
+_MIXED_TOPICS = {"accented": {"café", "résumé"}, "sco": {"sco"}, "Tokayev": {"tokayev", "токаев"}}
+MIXED = compile_watchlist(
+    [Topic("accented", "café OR résumé"), Topic("sco", "sco"), Topic("Tokayev", "Tokayev")]
+)
+
+
+@given(
+    st.lists(st.sampled_from(_MIXED_WORDS), max_size=30), st.lists(st.sampled_from(_MIXED_WORDS), max_size=30)
+)
+def test_matches_and_highlights_in_mixed_text(title_words: list[str], body_words: list[str]) -> None:
+    article = ArticleText(" ".join(title_words), " ".join(body_words))
+    matches = {match.topic: match for match in MIXED.match(article)}
+    folded_words = {fold(word).strip() for word in title_words + body_words}
+    assert set(matches) == {topic for topic, words in _MIXED_TOPICS.items() if words & folded_words}
+    for topic, match in matches.items():
+        marked = {match.snippet.text[start:end] for start, end in match.snippet.highlights}
+        assert marked
+        assert {fold(word).strip() for word in marked} <= _MIXED_TOPICS[topic]
+        assert {fold(term).strip() for term in match.terms} <= _MIXED_TOPICS[topic]
 
 
 def test_aliases_are_or_ed_with_the_query() -> None:
