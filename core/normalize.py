@@ -216,6 +216,12 @@ def _touch(scripts: bytes) -> bool:
 
 def _may_mix_scripts(folded: str) -> bool:
     """False when no Latin letter of a folded text touches a Cyrillic one (a byte search)."""
+    try:
+        folded.encode(_LATIN_1)  # a copy when every character is Latin-1, unlike a regex scan
+    except UnicodeEncodeError:
+        pass
+    else:
+        return False  # no Cyrillic letter
     if _MIXED_CYRILLIC.search(folded) is None:
         return False
     encoded = folded.encode(_CODECS[0], "replace")
