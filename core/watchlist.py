@@ -101,10 +101,12 @@ class _Scan:
         # The map from folded offsets back to the original; None when they are the same.
         self.mapped = mapped
         self.hits = hits
-        self._found: dict[int, tuple[list[Span], tuple[str, ...]]] = {}
+        self._found: dict[int, tuple[list[Span], tuple[str, ...]]] | None = None
 
     def found(self, term: int) -> tuple[list[Span], tuple[str, ...]]:
         """The term's sorted spans in the original text and the distinct words they cover."""
+        if self._found is None:
+            self._found = {}
         found = self._found.get(term)
         if found is not None:
             return found
@@ -325,9 +327,9 @@ class Watchlist:
         candidates = set(self._always)
         for field in self._scopes:
             scan = self._scan(field, getattr(text, field))
-            scans.append(scan)
-            if not scan.hits:
+            if scan is None:
                 continue
+            scans.append(scan)
             topics_by_term = self._topics_by_term[field]
             for term in scan.hits:
                 topics = topics_by_term.get(term)
@@ -361,15 +363,16 @@ class Watchlist:
                 matches.append(_topic_match(topic.name, pairs or (), text.title))
         return tuple(matches)
 
-    def _scan(self, field: str, value: str) -> _Scan:
-        """Fold one field once, run the automaton once, keep the hits that are whole words."""
+    def _scan(self, field: str, value: str) -> _Scan | None:
+        """Fold one field once, run the automaton once, keep the hits that are whole words;
+        None when no term is found in the field."""
         if not value or self._automaton is None:
-            return _Scan(field, value, None, {})
+            return None
         text, mapped = fold_mapped(value)
         raw = self._automaton.find(f" {text} ")
-        hits: Hits = {}
         if not raw:
-            return _Scan(field, value, mapped, hits)
+            return None
+        hits: Hits = {}
         refs = self._refs
         word_terms = self._word_terms
         urls: _Urls | None = None
@@ -405,7 +408,7 @@ class Watchlist:
                     spans = _phrase_spans(self._phrases[phrase], hits, text)
                     if spans:
                         hits[phrase] = spans
-        return _Scan(field, value, mapped, hits)
+        return _Scan(field, value, mapped, hits) if hits else None
 
 
 class _Automaton:
