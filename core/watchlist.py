@@ -1,4 +1,4 @@
-"""Topic matching: every topic's terms in one Aho-Corasick automaton, then boolean logic per topic."""
+"""Topic matching: every topic's terms in one Aho-Corasick search, then boolean logic per topic."""
 
 from __future__ import annotations
 
@@ -283,7 +283,7 @@ class Watchlist:
             }
             compiled.append(_CompiledTopic(topic.name, node, by_field, _is_disjunction(node)))
         self._topics = tuple(compiled)
-        # ASCII patterns first: the automaton searches ASCII text for them alone.
+        # ASCII patterns first (_Automaton searches ASCII text for them alone).
         patterns = sorted(compiler.patterns, key=lambda pattern: not pattern.isascii())
         self._refs = tuple(tuple(compiler.refs[compiler.patterns[pattern]]) for pattern in patterns)
         # Most patterns are one whole word of one term: their hits skip the general loop.
@@ -293,7 +293,7 @@ class Watchlist:
         self._phrases = compiler.phrases
         self._phrases_by_first = compiler.phrases_by_first
         self._scopes = tuple(f for f in (*_TEXT_FIELDS, Scope.SOURCE.value) if f in compiler.scopes)
-        # One automaton over every term of every topic; overlapping search sees nested terms.
+        # Every term of every topic searched at once; overlapping search sees nested terms.
         self._automaton = _Automaton(patterns) if patterns else None
         # Per field and term: the topics that show the term when it is found there (it is not
         # negated), and the other topics it can affect. Only these topics are evaluated.
@@ -418,7 +418,8 @@ class _Automaton:
     advance, which costs more than the search. Folded text is nearly always ASCII, where byte and
     character offsets agree, and where only ASCII patterns can match: they have an automaton of
     their own, whose tables (a state per pattern byte times the distinct bytes of the patterns)
-    are half the size of one for all patterns. Other patterns are searched in other text too.
+    are a third the size of one for all patterns, and whose search is about 15% faster. Other
+    text is searched for the other patterns too.
     """
 
     __slots__ = ("_ascii", "_ascii_count", "_lengths", "_other")
@@ -469,7 +470,8 @@ def _search(patterns: Sequence[bytes]) -> ahocorasick_rs.BytesAhoCorasick | None
     """One automaton for `patterns`: a DFA while its tables stay small, else a contiguous NFA.
 
     The DFA searches about a quarter faster, but its tables grow with states times byte classes:
-    5,000 words (50 KB of patterns) take 9 MB, 140,000 name spellings 260 MB.
+    5,000 ASCII words (50 KB of patterns) take 4 MB, 14 MB with 160 words of other letters among
+    them (twice the byte classes), 140,000 name spellings 260 MB.
     """
     if not patterns:
         return None
