@@ -256,18 +256,18 @@ def _translate_ascii(text: str) -> str:
 
 def _translate_replaced(text: str, *, cyrillic: bool) -> tuple[str, bool]:
     """`_translate` for a text with characters outside Latin-1, Cyrillic ones among them if so."""
-    codec = _LATIN_1
-    encoded = b"" if cyrillic else text.encode(codec, "replace")
-    if cyrillic or _many_unencodable(encoded):
+    codec = _CODECS[0] if cyrillic else _LATIN_1
+    encoded = text.encode(codec, "replace")
+    if codec == _LATIN_1 and _many_unencodable(encoded):
         codec = _CODECS[0]
         encoded = text.encode(codec, "replace")
+    if codec != _LATIN_1 and _many_unencodable(encoded):
+        # Many characters outside kz1048 (Polish, Czech, ...): cp1252 when it suits better.
+        other = text.encode(_CODECS[1], "replace")
+        if other.count(_REPLACEMENT) < encoded.count(_REPLACEMENT):
+            codec, encoded = _CODECS[1], other
         if _many_unencodable(encoded):
-            # Many characters outside kz1048 (Polish, Czech, ...): cp1252 when it suits better.
-            other = text.encode(_CODECS[1], "replace")
-            if other.count(_REPLACEMENT) < encoded.count(_REPLACEMENT):
-                codec, encoded = _CODECS[1], other
-            if _many_unencodable(encoded):
-                return text.translate(_TABLE), True
+            return text.translate(_TABLE), True
     folded = encoded.translate(_byte_table(codec, True))
     # A Latin letter beside a Cyrillic one, found by byte searches instead of a regex; Latin-1
     # has no Cyrillic letter, so only its marker runs can bring one.
@@ -373,8 +373,8 @@ def _fold_translated(text: str, fast: str, mixed: bool) -> tuple[str, FoldedText
     folded_text = "".join(pieces)
     if not folded_text.isascii() and _may_mix_scripts(folded_text):
         folded_text = _fold_lookalikes(folded_text, _MIXED_LOWER)
-    starts = tuple(folded_starts)
-    return folded_text, FoldedText(text, folded_text, starts, tuple(original_starts), tuple(original_ends))
+    mapped = FoldedText(text, folded_text, tuple(folded_starts), tuple(original_starts), tuple(original_ends))
+    return folded_text, mapped
 
 
 def fold(text: str) -> str:
