@@ -433,7 +433,10 @@ class _Automaton:
         self._lengths = tuple(len(pattern) for pattern in patterns)
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
-        """Every (pattern, start, end) in `text`, overlapping, with offsets in characters."""
+        """Every (pattern, start, end) in `text`, overlapping, with offsets in characters.
+
+        `text` is folded, so it holds no NUL and the sentinel patterns never match.
+        """
         if text.isascii():
             return (
                 []
