@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from core import watchlist as watchlist_module
 from core.entities import BUILTIN_TOPICS
 from core.models import ArticleText, Topic
 from core.normalize import fold
 from core.query import QuerySyntaxError
-from core.watchlist import compile_watchlist, expansions, explain, recompile
+from core.watchlist import Watchlist, compile_watchlist, expansions, explain, recompile
 
 BUILTIN = compile_watchlist(BUILTIN_TOPICS)
 
@@ -212,17 +213,29 @@ def test_highlight_maps_into_original_after_irregular_characters() -> None:
 # and a name found in both scripts (Tokayev, Токаев); the rest move the offsets of what follows.
 _MIXED_WORDS = ["café", "résumé", "sco", "SCO", "Tokayev", "Токаев", "naïve", "—", "…", "Москва", "x"]
 _MIXED_TOPICS = {"accented": {"café", "résumé"}, "sco": {"sco"}, "Tokayev": {"tokayev", "токаев"}}
-MIXED = compile_watchlist(
-    [Topic("accented", "café OR résumé"), Topic("sco", "sco"), Topic("Tokayev", "Tokayev")]
-)
+_MIXED_QUERIES = [Topic("accented", "café OR résumé"), Topic("sco", "sco"), Topic("Tokayev", "Tokayev")]
+MIXED = compile_watchlist(_MIXED_QUERIES)
 
 
+def _compiled_as_nfa(topics: list[Topic]) -> Watchlist:
+    """The watchlist with NFAs, as for pattern sets too large for DFA tables."""
+    limit = watchlist_module.DFA_MAX_PATTERN_BYTES
+    watchlist_module.DFA_MAX_PATTERN_BYTES = 0
+    try:
+        return compile_watchlist(topics)
+    finally:
+        watchlist_module.DFA_MAX_PATTERN_BYTES = limit
+
+
+@pytest.mark.parametrize("watchlist", [MIXED, _compiled_as_nfa(_MIXED_QUERIES)], ids=["dfa", "nfa"])
 @given(
     st.lists(st.sampled_from(_MIXED_WORDS), max_size=30), st.lists(st.sampled_from(_MIXED_WORDS), max_size=30)
 )
-def test_matches_and_highlights_in_mixed_text(title_words: list[str], body_words: list[str]) -> None:
+def test_matches_and_highlights_in_mixed_text(
+    watchlist: Watchlist, title_words: list[str], body_words: list[str]
+) -> None:
     article = ArticleText(" ".join(title_words), " ".join(body_words))
-    matches = {match.topic: match for match in MIXED.match(article)}
+    matches = {match.topic: match for match in watchlist.match(article)}
     folded_words = {fold(word).strip() for word in title_words + body_words}
     assert set(matches) == {topic for topic, words in _MIXED_TOPICS.items() if words & folded_words}
     for topic, match in matches.items():
