@@ -31,7 +31,7 @@ from core.query import (
 )
 
 SNIPPET_RADIUS = 100
-# Pattern bytes up to which the automata are DFAs (tables of about 25 MB at most).
+# Pattern bytes up to which an automaton is a DFA (tables of about 25 MB at most).
 DFA_MAX_PATTERN_BYTES = 100_000
 
 _WORD = 0  # pattern " key ": whole word
@@ -427,11 +427,9 @@ class _Automaton:
     def __init__(self, patterns: Sequence[str]) -> None:
         """`patterns`: the ASCII ones first; a match reports its index in this sequence."""
         encoded = [pattern.encode() for pattern in patterns]
-        # Both automata are DFAs, or both NFAs: the memory bound is on all patterns together.
-        implementation = _implementation(sum(len(pattern) for pattern in encoded))
         self._ascii_count = sum(1 for pattern in patterns if pattern.isascii())
-        self._ascii = _search(encoded[: self._ascii_count], implementation)
-        self._other = _search(encoded[self._ascii_count :], implementation)
+        self._ascii = _search(encoded[: self._ascii_count])
+        self._other = _search(encoded[self._ascii_count :])
         self._lengths = tuple(len(pattern) for pattern in patterns)
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
@@ -471,24 +469,21 @@ class _Automaton:
         return mapped
 
 
-def _implementation(pattern_bytes: int) -> ahocorasick_rs.Implementation:
-    """A DFA while its tables stay small, else a contiguous NFA.
+def _search(patterns: Sequence[bytes]) -> ahocorasick_rs.BytesAhoCorasick | None:
+    """One automaton for `patterns`: a DFA while its tables stay small, else a contiguous NFA.
 
     The DFA searches about a quarter faster, but its tables grow with states times byte classes:
     5,000 ASCII words (50 KB of patterns) take 4 MB, 14 MB with 160 words of other letters among
-    them (twice the byte classes), 140,000 name spellings 260 MB.
+    them (twice the byte classes), 140,000 name spellings 260 MB. Each of the two automata is
+    bounded alone, so together they may take twice the memory of one.
     """
-    if pattern_bytes <= DFA_MAX_PATTERN_BYTES:
-        return ahocorasick_rs.Implementation.DFA
-    return ahocorasick_rs.Implementation.ContiguousNFA
-
-
-def _search(
-    patterns: Sequence[bytes], implementation: ahocorasick_rs.Implementation
-) -> ahocorasick_rs.BytesAhoCorasick | None:
-    """One automaton for `patterns`, or None without any."""
     if not patterns:
         return None
+    implementation = (
+        ahocorasick_rs.Implementation.DFA
+        if sum(len(pattern) for pattern in patterns) <= DFA_MAX_PATTERN_BYTES
+        else ahocorasick_rs.Implementation.ContiguousNFA
+    )
     if len(patterns) > 1:
         patterns = [*patterns, *_SENTINELS]
     return ahocorasick_rs.BytesAhoCorasick(patterns, implementation=implementation)
