@@ -125,21 +125,21 @@ class _Scan:
 
     def explain(self, topic: str, term: int) -> TopicMatch:
         """The match of a topic that shows only `term`, found in this field."""
+        original = self.original
         spans = self.hits[term]
         if len(spans) == 1 and self.mapped is None:
             # Written once in a text folded one-to-one (the common case): no mapping, no sorting.
             ((first, last),) = spans
-            original = self.original
-            start, end = _window(original, first, last)
-            snippet = Snippet(original[start:end], ((first - start, last - start),))
-            return TopicMatch(topic, (original[first:last],), self.field, snippet)
-        spans, words = self.found(term)
-        if len(spans) == 1:  # written once: the snippet's one highlight needs no sorting out
+            words: tuple[str, ...] = (original[first:last],)
+        else:
+            spans, words = self.found(term)
+            if len(spans) > 1:
+                return TopicMatch(topic, words, self.field, snippet_around(original, spans[0], spans))
             ((first, last),) = spans
-            start, end = _window(self.original, first, last)
-            snippet = Snippet(self.original[start:end], ((first - start, last - start),))
-            return TopicMatch(topic, words, self.field, snippet)
-        return TopicMatch(topic, words, self.field, snippet_around(self.original, spans[0], spans))
+        # Written once: the snippet's one highlight needs no sorting out.
+        start, end = _window(original, first, last)
+        snippet = Snippet(original[start:end], ((first - start, last - start),))
+        return TopicMatch(topic, words, self.field, snippet)
 
 
 class _Compiler:
@@ -531,12 +531,10 @@ def _phrase_spans(parts: tuple[int, ...], hits: Hits, text: str) -> list[Span]:
 
 
 def _topic_match(name: str, shown: Sequence[tuple[_Scan, int]], title: str) -> TopicMatch:
-    """The words that fired (as written in the article) and a snippet of the first field."""
+    """The words that fired (as written in the article) and a snippet of the first field, for a
+    topic that shows no term or several (one term is `_Scan.explain`)."""
     if not shown:
         return TopicMatch(name, (), "title", snippet_around(title, None))
-    if len(shown) == 1:  # the common case: one term in one field
-        scan, term = shown[0]
-        return scan.explain(name, term)
     terms: dict[str, None] = {}
     fields: list[tuple[_Scan, list[Span]]] = []
     for scan, pairs in groupby(shown, key=itemgetter(0)):
